@@ -1,0 +1,1 @@
+"""Prefect flows and everything that touches the world: files, the store, PDFs, mail, the CLI."""

@@ -28,9 +28,7 @@ PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-EmailAddress = Annotated[
-    str, StringConstraints(pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$", max_length=254)
-]
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$", max_length=254)]
 MODES = ("online", "paper", "phone", "in_person")
 ORAL_MODES = ("phone", "in_person")  # interviewer-administered: read higher (methodology.md)
 M = TypeVar("M", bound=BaseModel)
@@ -344,7 +342,7 @@ def _cross_check(settings: Settings) -> None:
     if missing := sorted(known - mapped):
         raise ConfigError(
             f"{pipeline_file}: key 'columns.questions' has no export column for {', '.join(missing)}"
-            " (expected: question id: \"Header in your export\")"
+            ' (expected: question id: "Header in your export")'
         )
     logo = settings.logo
     if logo is not None and (not logo.is_file() or logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg")):

@@ -1,0 +1,160 @@
+"""The embedded store: Delta Lake tables with history, owned by this one module.
+
+Why Delta Lake (docs/architecture.md): every write is an atomic, versioned commit, merges
+give idempotent upserts by natural key, and any past version can be read back
+(`version=`) so a past report is reproducible from the data as it was. Runs are
+serialised by a lock file, so there is one writer at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError, TableNotFoundError
+from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
+
+UTC = pl.Datetime("us", "UTC")
+
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "responses": {
+        "response_id": pl.String(),
+        "submitted_at": UTC,
+        "period": pl.String(),
+        "customer_id": pl.String(),
+        "segment": pl.String(),
+        "mode": pl.String(),
+        "comment": pl.String(),
+        "source_file": pl.String(),
+        "source_line": pl.Int64(),
+        "file_sha256": pl.String(),
+        "row_hash": pl.Int64(),
+        "ingested_at": UTC,
+    },
+    "answers": {
+        "response_id": pl.String(),
+        "question_id": pl.String(),
+        "raw_value": pl.Float64(),
+        "value": pl.Float64(),
+        "score": pl.Float64(),
+        "top_box": pl.Boolean(),
+        "detractor": pl.Boolean(),
+        "reverse_coded": pl.Boolean(),
+        "submitted_at": UTC,
+        "period": pl.String(),
+        "segment": pl.String(),
+        "mode": pl.String(),
+    },
+    "quarantine": {
+        "file_sha256": pl.String(),
+        "source_file": pl.String(),
+        "source_line": pl.Int64(),
+        "response_id": pl.String(),
+        "reason": pl.String(),
+        "quarantined_at": UTC,
+    },
+    "ingest_files": {
+        "file_sha256": pl.String(),
+        "source_file": pl.String(),
+        "format": pl.String(),
+        "encoding": pl.String(),
+        "delimiter": pl.String(),
+        "status": pl.String(),
+        "message": pl.String(),
+        "rows_read": pl.Int64(),
+        "rows_loaded": pl.Int64(),
+        "rows_quarantined": pl.Int64(),
+        "duplicates_superseded": pl.Int64(),
+        "ingested_at": UTC,
+    },
+}
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "responses": ("response_id",),
+    "answers": ("response_id", "question_id"),
+    "quarantine": ("file_sha256", "source_line"),
+    "ingest_files": ("file_sha256",),
+}
+
+
+class RunInProgress(Exception):
+    """Another run holds the store lock for longer than we are willing to wait."""
+
+
+@dataclass(frozen=True)
+class Store:
+    root: Path
+
+    def table_path(self, table: str) -> Path:
+        return self.root / table
+
+    def version(self, table: str, as_of: datetime | None = None) -> int | None:
+        """The table's newest version, or the one current at `as_of`; None if it did not exist."""
+        try:
+            delta = DeltaTable(str(self.table_path(table)))
+            if as_of is not None:
+                delta.load_as_version(as_of)
+            return delta.version()
+        except (TableNotFoundError, DeltaError):
+            return None
+
+    def versions(self, as_of: datetime | None = None) -> dict[str, int | None]:
+        return {table: self.version(table, as_of) for table in SCHEMAS}
+
+    def scan(self, table: str, as_of: datetime | None = None) -> pl.LazyFrame:
+        """The table as a LazyFrame, as it was at `as_of` if given; empty and typed before its first write."""
+        version = self.version(table, as_of)
+        if version is None:
+            return pl.LazyFrame(schema=SCHEMAS[table])
+        return pl.scan_delta(str(self.table_path(table)), version=version)
+
+    def upsert(self, table: str, frame: pl.DataFrame, *, may_overlap: bool = True) -> dict[str, int]:
+        """Insert new rows and update existing ones by the table's natural key, in one commit.
+
+        `may_overlap=False` (the caller knows no key exists yet) appends, which is much
+        cheaper than a merge on large first loads.
+        """
+        frame = frame.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
+        if frame.is_empty():
+            return {"inserted": 0, "updated": 0}
+        path = str(self.table_path(table))
+        if self.version(table) is None or not may_overlap:
+            frame.write_delta(path, mode="append")
+            return {"inserted": frame.height, "updated": 0}
+        predicate = " AND ".join(f"s.{k} = t.{k}" for k in KEYS[table])
+        merger = frame.write_delta(
+            path,
+            mode="merge",
+            delta_merge_options={"predicate": predicate, "source_alias": "s", "target_alias": "t"},
+        )
+        assert merger is not None  # mode="merge" always returns a TableMerger
+        metrics = merger.when_matched_update_all().when_not_matched_insert_all().execute()
+        return {"inserted": metrics["num_target_rows_inserted"], "updated": metrics["num_target_rows_updated"]}
+
+    @contextlib.contextmanager
+    def run_lock(self, wait_seconds: float = 3600) -> Iterator[None]:
+        """Serialise runs (nightly and on-demand) on this store: one writer, one report per key."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / ".run.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info("another run holds %s; waiting up to %.0f s", self.root / ".run.lock", wait_seconds)
+            try:
+                lock.acquire(timeout=wait_seconds)
+            except Timeout:
+                raise RunInProgress(
+                    f"another csat run has held the store lock {self.root / '.run.lock'} for over {wait_seconds:.0f} s"
+                ) from None
+        try:
+            yield
+        finally:
+            lock.release()

@@ -1,0 +1,48 @@
+"""Shared fixtures: a throw-away project (the bundled config copied into a temp folder)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.settings import Settings, load_settings
+from flows.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder whose config/ is the bundled demo configuration; its var/ is empty."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    return tmp_path
+
+
+@pytest.fixture
+def settings(project: Path) -> Settings:
+    return load_settings(project / "config")
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    return Store(settings.store)
+
+
+def export_csv(settings: Settings, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """Drop a CSV export with the given text into the inbox."""
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    path = settings.inbox / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+HEADER = (
+    "Response ID,Submitted,Customer,Business unit,Channel,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Comment"
+)
+
+
+def row(rid: str, when: str = "2025-03-04 10:15", unit: str = "Tallinn", mode: str = "Web", q1: str = "5",
+        q2: str = "9", q6: str = "1", comment: str = "") -> str:
+    return f"{rid},{when},C-{rid},{unit},{mode},{q1},{q2},4,4,4,{q6},4,{comment}"

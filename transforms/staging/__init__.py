@@ -1,0 +1,1 @@
+"""Staging: one module per source; only renames, casts and converts units."""

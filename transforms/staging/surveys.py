@@ -1,0 +1,144 @@
+"""stg_survey_responses: one row per survey response, typed, with a reason when it is invalid.
+
+Staging only renames, casts and converts: strings in (from any export format), typed
+columns out. A row with any problem keeps a `reason` naming the field and what was
+expected; the caller sends those rows to quarantine. Nothing is guessed silently:
+ambiguous numeric dates follow the configured day/month order, timestamps without an
+offset are read in the configured source time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.periods import period_label
+
+BASE_COLUMNS = ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")
+LINEAGE_COLUMNS = ("source_file", "source_line", "file_sha256", "file_order")
+
+_ISO_AWARE = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M%z")
+_ISO_NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+_TIMES = (" %H:%M:%S", " %H:%M", "")
+
+
+def _numeric_dates(order: str) -> tuple[str, ...]:
+    # Dotted dates (31.12.2025) are day-first by convention; slashed ones follow the hint.
+    slashed = "%d/%m/%Y" if order == "DMY" else "%m/%d/%Y"
+    dashed = "%d-%m-%Y" if order == "DMY" else "%m-%d-%Y"
+    return tuple(f"{d}{t}" for d in ("%d.%m.%Y", slashed, dashed) for t in _TIMES)
+
+
+@dataclass(frozen=True)
+class TimestampRules:
+    date_order: str  # "DMY" or "MDY"
+    source_timezone: str
+
+
+@dataclass(frozen=True)
+class PeriodRules:
+    timezone: str
+    start_month: int  # 1 = calendar year
+
+
+def parse_timestamp(text: pl.Expr, rules: TimestampRules) -> pl.Expr:
+    """Parse the common export forms to UTC; null when no form matches (never a guess)."""
+    canonical = text.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "${1} ").str.replace(r"Z$", "+00:00")
+    aware = [canonical.str.to_datetime(f, strict=False, time_unit="us") for f in _ISO_AWARE]
+    naive = [
+        canonical.str.to_datetime(f, strict=False, time_unit="us")
+        for f in (*_ISO_NAIVE, *_numeric_dates(rules.date_order))
+    ]
+    localised = (
+        pl.coalesce(naive)
+        .dt.replace_time_zone(rules.source_timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    return pl.coalesce([*[a.dt.convert_time_zone("UTC") for a in aware], localised])
+
+
+def _blank_to_null(name: str) -> pl.Expr:
+    stripped = pl.col(name).str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped).alias(name)
+
+
+def stg_survey_responses(
+    raw: pl.LazyFrame,
+    codebook: pl.DataFrame,
+    mode_labels: Mapping[str, str],
+    timestamps: TimestampRules,
+    periods: PeriodRules,
+) -> pl.LazyFrame:
+    """Type the raw export rows; `reason` is null for a valid row, else says what is wrong.
+
+    `raw` has string columns BASE_COLUMNS + one per codebook question + LINEAGE_COLUMNS
+    + `shape_error`. `codebook` has question_id, scale_min, scale_max.
+    Grain: one row per input row (nothing is dropped here).
+    """
+    questions: Sequence[tuple[str, int, int]] = codebook.select("question_id", "scale_min", "scale_max").rows()
+    labels = {label.strip().casefold(): mode for label, mode in mode_labels.items()}
+    known_modes = ", ".join(sorted(set(labels.values())))
+
+    typed = raw.with_columns(
+        *[_blank_to_null(c) for c in ("response_id", "submitted_at", "customer_id", "segment", "mode")],
+        pl.col("comment").str.strip_chars(),
+    ).with_columns(
+        submitted_at_utc=parse_timestamp(pl.col("submitted_at"), timestamps),
+        mode_code=pl.col("mode").str.to_lowercase().replace_strict(labels, default=None, return_dtype=pl.String),
+        **{f"{q}__num": pl.col(q).str.strip_chars().cast(pl.Float64, strict=False) for q, _, _ in questions},
+    )
+
+    def show(column: str) -> pl.Expr:
+        return pl.col(column).str.slice(0, 40)
+
+    problems = [
+        pl.when(pl.col("shape_error").is_not_null()).then(pl.col("shape_error")),
+        pl.when(pl.col("response_id").is_null()).then(pl.lit("response_id: missing")),
+        pl.when(pl.col("submitted_at").is_null()).then(pl.lit("submitted_at: missing")),
+        pl.when(pl.col("submitted_at").is_not_null() & pl.col("submitted_at_utc").is_null()).then(
+            pl.format(
+                "submitted_at: '{}' is not a date-time in a known form (expected e.g. 2025-03-04T10:15[:00][+02:00] "
+                "or {} 10:15)",
+                show("submitted_at"),
+                pl.lit("04.03.2025 / 04/03/2025" if timestamps.date_order == "DMY" else "04.03.2025 / 03/04/2025"),
+            )
+        ),
+        pl.when(pl.col("segment").is_null()).then(pl.lit("segment: missing")),
+        pl.when(pl.col("mode").is_null()).then(pl.lit("mode: missing")),
+        pl.when(pl.col("mode").is_not_null() & pl.col("mode_code").is_null()).then(
+            pl.format(
+                "mode: '{}' is not a known collection mode (expected a label listed under mode_values for: {})",
+                show("mode"),
+                pl.lit(known_modes),
+            )
+        ),
+    ]
+    for q, low, high in questions:
+        raw_text, number = pl.col(q).str.strip_chars(), pl.col(f"{q}__num")
+        problems.append(
+            pl.when(raw_text.is_not_null() & (raw_text != "") & number.is_null()).then(
+                pl.format("{}: '{}' is not a number (expected a whole number {}-{})", pl.lit(q), show(q), low, high)
+            )
+        )
+        problems.append(
+            pl.when(number.is_not_null() & ((number < low) | (number > high) | (number != number.round(0)))).then(
+                pl.format("{}: {} is outside the scale (expected a whole number {}-{})", pl.lit(q), show(q), low, high)
+            )
+        )
+    answered = pl.sum_horizontal(pl.col(f"{q}__num").is_not_null() for q, _, _ in questions)
+    problems.append(pl.when(answered == 0).then(pl.lit("no answer to any codebook question")))
+
+    return typed.select(
+        "response_id",
+        pl.col("submitted_at_utc").alias("submitted_at"),
+        period_label(pl.col("submitted_at_utc"), periods.timezone, periods.start_month).alias("period"),
+        "customer_id",
+        "segment",
+        pl.col("mode_code").alias("mode"),
+        pl.when(pl.col("comment") == "").then(None).otherwise(pl.col("comment")).alias("comment"),
+        *[pl.col(f"{q}__num").alias(q) for q, _, _ in questions],
+        *LINEAGE_COLUMNS,
+        pl.concat_str(problems, separator="; ", ignore_nulls=True).alias("reason"),
+    ).with_columns(pl.when(pl.col("reason") == "").then(None).otherwise(pl.col("reason")).alias("reason"))

@@ -15,7 +15,9 @@ from rich.table import Table
 
 from flows.settings import ConfigError, Settings, default_config_dir, load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Customer-satisfaction evidence in, trusted reports out.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Customer-satisfaction evidence in, trusted reports out."
+)
 err = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -89,7 +91,9 @@ def demo(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     err.print(f"wrote {len(written)} demo exports to {settings.inbox}")
     from flows.pipeline import nightly
 
-    result = _run_flow(settings, as_json, "Running the nightly pipeline on the demo data", lambda: nightly(str(settings.config_dir)))
+    result = _run_flow(
+        settings, as_json, "Running the nightly pipeline on the demo data", lambda: nightly(str(settings.config_dir))
+    )
     if not as_json:
         Console().print(
             "\nOpen the PDF above; the .eml files in the outbox are the emails management would receive.\n"
@@ -115,7 +119,11 @@ def report(
     segment: Annotated[str, typer.Option(help="'All' or one business unit.")] = "All",
     recipient: Annotated[list[str] | None, typer.Option(help="Deliver to these addresses (repeatable).")] = None,
     as_of: Annotated[
-        datetime | None, typer.Option(help="Reproduce from the data as it was at this UTC time.")
+        datetime | None,
+        typer.Option(
+            help="Reproduce from the data as it was at this UTC time (the 'Data as of' in the PDF).",
+            formats=["%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

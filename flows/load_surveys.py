@@ -58,7 +58,7 @@ def mode_labels(settings: Settings) -> dict[str, str]:
     labels = {mode: mode for mode in settings.pipeline.mode_values}
     labels |= {"in person": "in_person", "in-person": "in_person"}
     for mode, names in settings.pipeline.mode_values.items():
-        labels |= {name: mode for name in names}
+        labels |= dict.fromkeys(names, mode)
     return labels
 
 

@@ -7,16 +7,19 @@ reproduces a past report from the data as it was.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from flows.files import atomic_write_bytes
+from flows.files import atomic_write_bytes, sha256_file
+from flows.render import TEMPLATES_DIR
 from flows.settings import Settings
 from flows.store import Store
 from transforms.comments import quarantine_summary, select_comments
@@ -136,7 +139,8 @@ def gather_scorecard(
         period=chosen,
         previous=previous if previous in available else None,
         segment=segment,
-        data_as_of=as_of or now,
+        # Whole seconds, rounded up, so the printed time (to the second) still includes the latest commit.
+        data_as_of=as_of or (now + timedelta(seconds=1)).replace(microsecond=0),
         data_versions=store.versions(as_of),
         metrics=metrics,
         files=files,
@@ -160,3 +164,26 @@ def write_metrics_files(data: ScorecardData, folder: Path) -> tuple[Path, Path]:
     frame.write_parquet(buffer)
     parquet_path = atomic_write_bytes(folder / f"{stem}.parquet", buffer.getvalue())
     return csv_path, parquet_path
+
+
+def report_fingerprint(settings: Settings, data: ScorecardData) -> str:
+    """What a report's content depends on: store versions, scope, configuration and templates."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([data.period, data.segment, data.data_versions], sort_keys=True).encode())
+    for path in sorted(settings.config_dir.rglob("*")) + sorted(TEMPLATES_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def write_manifest(path: Path, fingerprint: str, data_as_of: datetime) -> None:
+    body = {"fingerprint": fingerprint, "data_as_of": data_as_of.isoformat()}
+    atomic_write_bytes(path, json.dumps(body, indent=2).encode("utf-8"))

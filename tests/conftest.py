@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,20 @@ from flows.settings import Settings, load_settings
 from flows.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Prefect reads these at import: a throw-away home, and no telemetry (there is no network).
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="csat-test-prefect-")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One real, temporary Prefect API for the whole session (it takes ~15 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
 
 
 @pytest.fixture
@@ -38,11 +54,17 @@ def export_csv(settings: Settings, name: str, text: str, encoding: str = "utf-8"
     return path
 
 
-HEADER = (
-    "Response ID,Submitted,Customer,Business unit,Channel,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Comment"
-)
+HEADER = "Response ID,Submitted,Customer,Business unit,Channel,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Comment"
 
 
-def row(rid: str, when: str = "2025-03-04 10:15", unit: str = "Tallinn", mode: str = "Web", q1: str = "5",
-        q2: str = "9", q6: str = "1", comment: str = "") -> str:
+def row(
+    rid: str,
+    when: str = "2025-03-04 10:15",
+    unit: str = "Tallinn",
+    mode: str = "Web",
+    q1: str = "5",
+    q2: str = "9",
+    q6: str = "1",
+    comment: str = "",
+) -> str:
     return f"{rid},{when},C-{rid},{unit},{mode},{q1},{q2},4,4,4,{q6},4,{comment}"

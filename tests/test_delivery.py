@@ -31,7 +31,7 @@ PEOPLE = [
     Recipient(name="Jānis Bērziņš", email="cx@northwind.example"),
     Recipient(name="Olga Ivanova", email="ops@northwind.example"),
 ]
-PASSWORD = "s3cret-Pa55word"  # noqa: S105 - test server credential
+PASSWORD = "s3cret-Pa55word"
 GOOD_ENV, WRONG_ENV = "CSAT_TEST_SMTP_PASSWORD", "CSAT_TEST_WRONG_PASSWORD"  # environment variable names
 
 

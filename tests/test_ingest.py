@@ -41,7 +41,12 @@ def test_count_equation_and_reasons(settings: Settings, store: Store):
 def test_ragged_rows_quarantined_with_line(settings: Settings, store: Store):
     """Rows with too few or too many fields are quarantined naming the line; a quoted newline is fine."""
     text = "\n".join(
-        [HEADER, row("R1", comment='"two\nlines, with comma"'), "R2,2025-03-04 10:15,C,Tallinn,Web,5", row("R3") + ",extra"]
+        [
+            HEADER,
+            row("R1", comment='"two\nlines, with comma"'),
+            "R2,2025-03-04 10:15,C,Tallinn,Web,5",
+            row("R3") + ",extra",
+        ]
     )
     export_csv(settings, "ragged.csv", text + "\n")
     [outcome] = load_inbox(settings, store)
@@ -141,7 +146,10 @@ def test_timestamps_forms_and_periods(settings: Settings, store: Store):
     [outcome] = load_inbox(settings, store)
     responses = store.scan("responses").sort("response_id").collect()
     assert dict(responses.select("response_id", "period").iter_rows()) == {
-        "R1": "2024", "R2": "2025", "R3": "2024", "R4": "2025",
+        "R1": "2024",
+        "R2": "2025",
+        "R3": "2024",
+        "R4": "2025",
     }
     r4 = responses.filter(pl.col("response_id") == "R4")["submitted_at"][0]
     assert (r4.month, r4.day) == (1, 31)  # 1 Feb 00:00 Tallinn = 31 Jan 22:00 UTC
@@ -173,8 +181,15 @@ def test_excel_blanks_then_text_preserved(settings: Settings, store: Store):
 
 def test_json_jsonl_parquet_read(settings: Settings, store: Store):
     """JSON arrays, JSON Lines (scores as strings) and typed Parquet all load with our column names."""
-    record = {"ResponseId": "J1", "Submitted": "2025-04-01T09:00:00Z", "Customer": "C", "Branch": "Narva",
-              "mode": "Telephone", **{f"Q{i}": 4 for i in range(1, 8)}, "Comments": None}
+    record = {
+        "ResponseId": "J1",
+        "Submitted": "2025-04-01T09:00:00Z",
+        "Customer": "C",
+        "Branch": "Narva",
+        "mode": "Telephone",
+        **{f"Q{i}": 4 for i in range(1, 8)},
+        "Comments": None,
+    }
     settings.inbox.mkdir(parents=True)
     pl.DataFrame([record]).write_json(settings.inbox / "a.json")
     pl.DataFrame([record | {"ResponseId": "J2", "Q1": "5"}]).write_ndjson(settings.inbox / "b.jsonl")

@@ -22,8 +22,9 @@ CODEBOOK = pl.DataFrame(
         "top_box_from": [4, 9],
     }
 )
-PARAMS = ScorecardParameters("sat", "nps", [], min_n=30, target_csat=0.95, target_nps=None,
-                             benchmarks=[("Industry", "csat_top2box", 0.5, None)])
+PARAMS = ScorecardParameters(
+    "sat", "nps", [], min_n=30, target_csat=0.95, target_nps=None, benchmarks=[("Industry", "csat_top2box", 0.5, None)]
+)
 
 
 def _responses(period: str, mode: str, sat: list[int], nps: list[int], segment: str = "A") -> pl.DataFrame:
@@ -56,11 +57,20 @@ def metrics() -> pl.DataFrame:
     )
 
 
-def _get(metrics: pl.DataFrame, metric: str, period: str = "2025", segment: str = "All", mode: str = "all",
-         comparator: str = "") -> dict:
+def _get(
+    metrics: pl.DataFrame,
+    metric: str,
+    period: str = "2025",
+    segment: str = "All",
+    mode: str = "all",
+    comparator: str = "",
+) -> dict:
     rows = metrics.filter(
-        (pl.col("metric") == metric) & (pl.col("period") == period) & (pl.col("segment") == segment)
-        & (pl.col("mode") == mode) & (pl.col("comparator") == comparator)
+        (pl.col("metric") == metric)
+        & (pl.col("period") == period)
+        & (pl.col("segment") == segment)
+        & (pl.col("mode") == mode)
+        & (pl.col("comparator") == comparator)
     )
     assert rows.height == 1, (metric, period, segment, mode, rows)
     return rows.row(0, named=True)

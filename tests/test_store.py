@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from flows.load_surveys import load_inbox
@@ -18,8 +19,14 @@ from tests.conftest import HEADER, export_csv, row
 def test_upsert_is_idempotent(store: Store):
     """Upserting the same rows twice leaves one row per key; changed rows are updated in place."""
     frame = pl.DataFrame(
-        {"file_sha256": ["h1"], "source_file": ["f"], "source_line": [2], "response_id": ["R"], "reason": ["x"],
-         "quarantined_at": [datetime(2025, 1, 1, tzinfo=UTC)]}
+        {
+            "file_sha256": ["h1"],
+            "source_file": ["f"],
+            "source_line": [2],
+            "response_id": ["R"],
+            "reason": ["x"],
+            "quarantined_at": [datetime(2025, 1, 1, tzinfo=UTC)],
+        }
     )
     store.upsert("quarantine", frame)
     store.upsert("quarantine", frame)
@@ -30,8 +37,12 @@ def test_upsert_is_idempotent(store: Store):
 
 def test_past_report_reproduced_from_history(settings: Settings, store: Store):
     """Metrics computed 'as of' an earlier time equal those computed then, after more data arrived."""
-    export_csv(settings, "one.csv", "\n".join([HEADER, row("R1", when="2024-05-05 10:00", q1="5"),
-                                               row("R2", when="2024-05-06 10:00", q1="2")]) + "\n")
+    export_csv(
+        settings,
+        "one.csv",
+        "\n".join([HEADER, row("R1", when="2024-05-05 10:00", q1="5"), row("R2", when="2024-05-06 10:00", q1="2")])
+        + "\n",
+    )
     load_inbox(settings, store)
     now = datetime(2026, 1, 15, tzinfo=UTC)
     then = gather_scorecard(settings, store, period="2024", now=now)
@@ -45,3 +56,11 @@ def test_past_report_reproduced_from_history(settings: Settings, store: Store):
     reproduced = gather_scorecard(settings, store, period="2024", as_of=moment, now=now)
     assert_frame_equal(reproduced.metrics, then.metrics)
     assert reproduced.files["source_file"].to_list() == ["one.csv"]
+
+
+def test_runs_are_serialised(store: Store):
+    """While one run holds the store lock, a second run waits and then fails loudly instead of interleaving."""
+    from flows.store import RunInProgress
+
+    with store.run_lock(), pytest.raises(RunInProgress, match=r"\.run\.lock"), store.run_lock(wait_seconds=0.2):
+        raise AssertionError("a second run entered while the first held the lock")

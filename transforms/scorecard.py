@@ -197,9 +197,7 @@ def _oral_vs_written(rolled: pl.DataFrame, params: ScorecardParameters) -> pl.Da
 def _benchmark_gaps(base: pl.DataFrame, params: ScorecardParameters) -> pl.DataFrame:
     rows = []
     for name, metric, value, period in params.benchmarks:
-        ours = base.filter(
-            (pl.col("metric") == metric) & (pl.col("segment") == ALL) & (pl.col("mode") == "all")
-        )
+        ours = base.filter((pl.col("metric") == metric) & (pl.col("segment") == ALL) & (pl.col("mode") == "all"))
         if period is not None:
             ours = ours.filter(pl.col("period") == period)
         rows.append(
@@ -237,9 +235,7 @@ def _responses(responses: pl.LazyFrame) -> pl.LazyFrame:
     return responses.group_by("period", "segment", "mode").agg(n=pl.len())
 
 
-def scorecard_metrics(
-    answers: pl.LazyFrame, responses: pl.LazyFrame, params: ScorecardParameters
-) -> pl.DataFrame:
+def scorecard_metrics(answers: pl.LazyFrame, responses: pl.LazyFrame, params: ScorecardParameters) -> pl.DataFrame:
     """Every scorecard metric for every period, segment and mode group present in the data."""
     fine, response_counts = pl.collect_all([fine_aggregates(answers), _responses(responses)])
     if fine.is_empty():
@@ -248,9 +244,9 @@ def scorecard_metrics(
     base = _base_metrics(rolled, params)
 
     counts = _rolled_up(
-        response_counts.with_columns(
-            question_id=pl.lit("_responses"), top=0, det=0, sx=0.0, sxx=0.0
-        ).cast({"n": pl.Int64, "top": pl.Int64, "det": pl.Int64})
+        response_counts.with_columns(question_id=pl.lit("_responses"), top=0, det=0, sx=0.0, sxx=0.0).cast(
+            {"n": pl.Int64, "top": pl.Int64, "det": pl.Int64}
+        )
     ).select("period", "segment", "mode", "n", metric=pl.lit("responses"), value=pl.col("n").cast(pl.Float64))
 
     metrics = pl.concat(

@@ -1,0 +1,201 @@
+"""Report context -> HTML (Jinja) -> PDF (WeasyPrint), written atomically.
+
+Every resource WeasyPrint asks for goes through `ReportFetcher`: `data:` URLs and files
+inside `report_templates/` (plus an explicit allow-list, e.g. the configured logo) are
+served; anything else (http, https, ftp, files elsewhere, `..` or symlinks out of the
+folder) stops the render. Templates are autoescaped whatever their extension and a
+missing variable is an error before any PDF exists. A PDF carrying attachments is
+refused; the file on disk is replaced atomically, so a failed write leaves the previous
+report intact.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import mimetypes
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from flows.charts import scorecard_charts
+from flows.files import atomic_write_bytes
+
+LOGGER = logging.getLogger(__name__)
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
+STYLESHEET = "css/report.css"
+SCORECARD_TEMPLATE = "scorecard.html"
+
+
+class ReportRenderError(RuntimeError):
+    """The report could not be rendered safely; no PDF was written."""
+
+
+def describe_url(url: str, limit: int = 160) -> str:
+    """A URL for logs and errors: scheme, host and path only (no query, no data: payload), shortened."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "data":
+        media = url[5:].split(",", 1)[0].split(";", 1)[0] or "text/plain"
+        return f"data:{media} ({len(url)} chars)"
+    try:
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else parts.path
+    except ValueError:
+        shown = "(malformed URL)"
+    shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+class ReportFetcher(URLFetcher):
+    """WeasyPrint fetcher that serves `data:` URLs and bundled template assets, and refuses the rest.
+
+    Refusal raises `FatalURLFetchingError` (a BaseException WeasyPrint does not swallow), so
+    a blocked resource stops the render instead of becoming a logged warning.
+    """
+
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR, extra_allowed: Iterable[Path] = (), **kwargs: Any):
+        kwargs["allow_redirects"] = False
+        kwargs.setdefault("timeout", 5)
+        super().__init__(**kwargs)
+        self.root = Path(os.path.realpath(templates_dir))
+        self.extra_allowed = frozenset(Path(os.path.realpath(p)) for p in extra_allowed)
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return super().fetch(url, headers)  # urllib's DataHandler decodes it: no IO
+        if scheme == "file" and (path := self._allowed_file(url)) is not None:
+            LOGGER.debug("serving bundled asset %s", path.name)
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(path.as_uri(), body=path.read_bytes(), headers={"Content-Type": mime})
+        shown = describe_url(url)
+        LOGGER.error("report render refused to fetch %s (only data: URLs and bundled assets are allowed)", shown)
+        raise FatalURLFetchingError(
+            f"refused to fetch {shown}: only data: URLs and files under {self.root} are allowed"
+        )
+
+    def _allowed_file(self, url: str) -> Path | None:
+        """The real path of a file: URL if it is a bundled asset or explicitly allowed, else None."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.netloc not in ("", "localhost"):
+            return None
+        raw = url2pathname(unquote(parts.path))
+        if "\x00" in raw or not os.path.isabs(raw):
+            return None
+        real = Path(os.path.realpath(raw))  # resolves `..` and symlinks before the check
+        if not real.is_file():
+            return None
+        if real in self.extra_allowed or real.is_relative_to(self.root):
+            return real
+        return None
+
+
+def template_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """Jinja environment for reports: autoescape on for every template, missing variables are errors."""
+    return Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=True,  # regardless of extension (select_autoescape would skip unknown ones)
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(template: str, context: dict[str, Any], *, templates_dir: Path = TEMPLATES_DIR) -> str:
+    """The report as HTML; raises jinja2.UndefinedError on a missing variable."""
+    return template_environment(templates_dir).get_template(template).render(**context)
+
+
+def svg_data_uri(svg: str) -> str:
+    """An SVG as a `data:` URL for `<img src>` (base64: nothing in it can end the attribute)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def html_to_pdf(
+    html: str,
+    out_path: Path,
+    *,
+    extra_allowed: tuple[Path, ...] = (),
+    fetcher: ReportFetcher | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> bytes:
+    """Lay out `html` with the report stylesheet and write the PDF atomically; return its bytes.
+
+    One FontConfiguration serves the stylesheet and the layout; the same fetcher serves the
+    HTML, the stylesheet and the document (v70's write step uses the document's fetcher for
+    attachments). Nothing is written when a fetch is refused or the PDF would carry attachments.
+    """
+    fetcher = fetcher if fetcher is not None else ReportFetcher(templates_dir, extra_allowed=extra_allowed)
+    font_config = FontConfiguration()
+    base_url = templates_dir.resolve().as_uri() + "/"
+    try:
+        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        stylesheet = CSS(
+            url=(templates_dir / STYLESHEET).resolve().as_uri(), url_fetcher=fetcher, font_config=font_config
+        )
+        rendered = document.render(font_config=font_config, stylesheets=[stylesheet], presentational_hints=False)
+        if rendered.url_fetcher is not fetcher:
+            raise ReportRenderError("the document does not use the report fetcher")
+        _refuse_attachments(rendered)
+        pdf = rendered.write_pdf(presentational_hints=False)
+    except FatalURLFetchingError as exc:
+        raise ReportRenderError(f"report not rendered: {exc}") from exc
+    atomic_write_bytes(out_path, pdf)
+    return pdf
+
+
+def _refuse_attachments(document: Any) -> None:
+    """A report never embeds files: `<link rel=attachment>` or `<a rel=attachment>` would copy any readable file."""
+    count = len(document.metadata.attachments or [])
+    count += sum(1 for page in document.pages for link in page.links if link[0] == "attachment")
+    if count:
+        raise ReportRenderError(f"report not rendered: the document would embed {count} attachment(s)")
+
+
+def render_pdf(
+    template: str,
+    context: dict[str, Any],
+    out_path: Path,
+    *,
+    extra_allowed: tuple[Path, ...] = (),
+    fetcher: ReportFetcher | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> bytes:
+    """Render `template` with `context` to a PDF at `out_path` (atomic) and return the bytes.
+
+    A missing template variable raises before any PDF exists; a refused fetch raises
+    ReportRenderError. `extra_allowed` lists files outside report_templates/ the template may
+    reference (the configured logo); `fetcher` replaces the default ReportFetcher.
+    """
+    html = render_html(template, context, templates_dir=templates_dir)
+    return html_to_pdf(html, out_path, extra_allowed=extra_allowed, fetcher=fetcher, templates_dir=templates_dir)
+
+
+def render_scorecard(
+    context: dict[str, Any],
+    out_path: Path,
+    *,
+    logo: Path | None = None,
+    fetcher: ReportFetcher | None = None,
+) -> bytes:
+    """The annual scorecard PDF: charts drawn from the context, logo allowed explicitly, then render_pdf."""
+    charts = {name: svg_data_uri(svg) for name, svg in scorecard_charts(context).items()}
+    extra: tuple[Path, ...] = ()
+    logo_url = ""
+    if logo is not None:
+        logo = logo.resolve()
+        extra, logo_url = (logo,), logo.as_uri()
+    full = {**context, "charts": charts, "logo_url": logo_url}
+    return render_pdf(SCORECARD_TEMPLATE, full, out_path, extra_allowed=extra, fetcher=fetcher)

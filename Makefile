@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## 1 million responses x 7 questions through ingest and metrics; prints time and peak memory
-	$(BIN)/python bench/nightly_scale.py
+	$(BIN)/python bench/nightly_scale.py --render
 
 lint: $(STAMP)
 	$(BIN)/ruff check flows transforms tests bench

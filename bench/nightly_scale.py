@@ -51,11 +51,15 @@ def main() -> None:
         print(f"ingest + store   : {t2 - t1:6.2f} s")
         print(f"scorecard metrics: {t3 - t2:6.2f} s ({data.metrics.height} metric rows, period {data.period})")
         if args.render:
-            from flows.pipeline import render_scorecard_files
+            from flows.pipeline import scorecard_meta
+            from flows.render import render_scorecard
+            from transforms.report_context import build_scorecard_context
 
             t4 = time.perf_counter()
-            render_scorecard_files.fn(settings, data)
-            print(f"render PDF       : {time.perf_counter() - t4:6.2f} s")
+            meta = scorecard_meta(settings, data)
+            context = build_scorecard_context(data.metrics, data.files, data.quarantine_reasons, data.comments, meta)
+            render_scorecard(context, settings.reports / "bench.pdf", logo=settings.logo)
+            print(f"render PDF       : {time.perf_counter() - t4:6.2f} s (context, charts, WeasyPrint)")
         t5 = time.perf_counter()
         again = load_inbox(settings, store)
         print(f"re-run (no new)  : {time.perf_counter() - t5:6.2f} s, {len(again)} files processed")

@@ -18,7 +18,7 @@ from flows.settings import ConfigError, Settings, default_config_dir, load_setti
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Customer-satisfaction evidence in, trusted reports out."
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never break a file path in a message
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="Configuration folder (default: $CSAT_CONFIG_DIR or ./config).")
@@ -55,6 +55,13 @@ def _run_flow(settings: Settings, as_json: bool, what: str, call: Any) -> dict[s
     return result
 
 
+def _run_report(settings: Settings, as_json: bool, what: str, **parameters: Any) -> None:
+    _prefect_environment(settings)
+    from flows.pipeline import report as report_flow
+
+    _run_flow(settings, as_json, what, lambda: report_flow(str(settings.config_dir), **parameters))
+
+
 def _fail(as_json: bool, exc: BaseException) -> None:
     message = f"{type(exc).__name__}: {exc}"
     if as_json:
@@ -64,7 +71,7 @@ def _fail(as_json: bool, exc: BaseException) -> None:
 
 
 def _print_summary(result: dict[str, Any]) -> None:
-    out = Console()
+    out = Console(soft_wrap=True)
     files = Table(title="Input files (read = loaded + quarantined)", title_justify="left")
     for column in ("file", "status", "read", "loaded", "quarantined"):
         files.add_column(column, justify="right" if column in ("read", "loaded", "quarantined") else "left")
@@ -95,7 +102,7 @@ def demo(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         settings, as_json, "Running the nightly pipeline on the demo data", lambda: nightly(str(settings.config_dir))
     )
     if not as_json:
-        Console().print(
+        Console(soft_wrap=True).print(
             "\nOpen the PDF above; the .eml files in the outbox are the emails management would receive.\n"
             "Run `csat run` again: nothing new is loaded and nobody is emailed twice."
         )
@@ -129,13 +136,15 @@ def report(
 ) -> None:
     """Build and deliver one report on demand."""
     settings = _settings(config)
-    from flows.pipeline import report as report_flow
-
-    _run_flow(
+    _run_report(
         settings,
         as_json,
         f"Building the {kind} report",
-        lambda: report_flow(str(settings.config_dir), kind, period, segment, recipient, _utc(as_of), False),
+        kind=kind,
+        period=period,
+        segment=segment,
+        recipients=recipient,
+        as_of=_utc(as_of),
     )
 
 
@@ -149,13 +158,8 @@ def resend(
 ) -> None:
     """Deliver a report again on purpose, even to recipients who already received it."""
     settings = _settings(config)
-    from flows.pipeline import report as report_flow
-
-    _run_flow(
-        settings,
-        as_json,
-        "Re-sending the report",
-        lambda: report_flow(str(settings.config_dir), "scorecard", period, segment, recipient, None, True),
+    _run_report(
+        settings, as_json, "Re-sending the report", period=period, segment=segment, recipients=recipient, resend=True
     )
 
 
@@ -191,7 +195,7 @@ def validate(
 
     settings = _settings(config)
     problems = 0
-    out = Console()
+    out = Console(soft_wrap=True)
     for path in files:
         try:
             export = read_export(path, settings)

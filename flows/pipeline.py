@@ -170,7 +170,7 @@ def nightly(config_dir: str | None = None) -> dict[str, Any]:
     store = Store(settings.store)
     with store.run_lock():
         summary = RunSummary()
-        summary.files = [asdict(o) for o in ingest_inbox(settings, store)]
+        summary.files = [{"source": "surveys"} | asdict(o) for o in ingest_inbox(settings, store)]
         _report(settings, store, summary, settings.pipeline.report.period, ALL, None, None, resend=False)
     return _finish(summary, store)
 

@@ -37,6 +37,8 @@ def _settings(config: Path | None) -> Settings:
 def _prefect_environment(settings: Settings) -> None:
     """Embedded defaults: a project-local Prefect home, no telemetry (there is no network)."""
     os.environ.setdefault("PREFECT_HOME", str(settings.root / "var" / "prefect"))
+    # Prefect's ephemeral server cannot create its SQLite database in a missing folder.
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 

@@ -150,7 +150,9 @@ def gather_scorecard(
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "all"
+    """A file-name-safe form that keeps letters of any script ('Rīga' -> 'rīga', 'Нарва' -> 'нарва')."""
+    cleaned = re.sub(r"[\W_]+", "-", text.casefold()).strip("-")
+    return cleaned or "segment-" + hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def write_metrics_files(data: ScorecardData, folder: Path) -> tuple[Path, Path]:

@@ -61,8 +61,11 @@ def decode_text(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
             return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            if encoding == "utf-8":
-                raise UnreadableExport(f"{path.name}: line {line}: not valid UTF-8 (byte {exc.start})") from None
+            if encoding == "utf-8" or _mostly_utf8(data):
+                raise UnreadableExport(
+                    f"{path.name}: line {line}: not valid UTF-8 (byte {exc.start}); the rest of the file is UTF-8, "
+                    "so this looks like damage - fix or re-export the file"
+                ) from None
             text = data.decode("cp1251", errors="strict") if _looks_cp1251(data) else None
             if text is None:
                 raise UnreadableExport(
@@ -75,6 +78,13 @@ def decode_text(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UnreadableExport(f"{path.name}: line {line}: cannot be decoded as {encoding}") from None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 text with a few damaged bytes (decoding it as cp1251 would garble every letter)."""
+    text = data.decode("utf-8", errors="replace")
+    non_ascii = sum(1 for c in text if ord(c) > 127)
+    return non_ascii > 0 and text.count("\ufffd") / non_ascii < 0.1
 
 
 def _looks_cp1251(data: bytes) -> bool:
@@ -128,10 +138,21 @@ def _record_shapes(text: str, delimiter: str) -> pl.DataFrame:
         .agg(pl.col("line").first(), pl.col("line_text").str.join("\n").alias("text"))
         .with_columns(
             blank=pl.col("text").str.strip_chars() == "",
+            open_quote=pl.col("text").str.count_matches('"', literal=True) % 2 == 1,
             fields=pl.col("text").str.replace_all(r'"(?:[^"]|"")*"', "").str.count_matches(delimiter, literal=True) + 1,
         )
-        .select("line", "fields", "blank")
+        .select("line", "fields", "blank", "open_quote")
     )
+
+
+def _unparseable_csv(path: Path, shapes: pl.DataFrame, delimiter: str) -> str:
+    unclosed = shapes.filter(pl.col("open_quote"))
+    where = (
+        f"line {unclosed['line'][0]}: a double quote is never closed (a quote inside an unquoted field?)"
+        if unclosed.height
+        else "the rows could not be split into fields"
+    )
+    return f"{path.name}: {where}; expected a CSV table delimited by {delimiter!r}, quotes only around whole fields"
 
 
 def read_csv_export(path: Path, data: bytes, settings: Settings) -> tuple[pl.DataFrame, str, str]:
@@ -152,14 +173,12 @@ def read_csv_export(path: Path, data: bytes, settings: Settings) -> tuple[pl.Dat
             truncate_ragged_lines=True,
             raise_if_empty=True,
         )
-    except pl.exceptions.PolarsError as exc:
-        raise UnreadableExport(f"{path.name}: not a readable CSV table with delimiter {delimiter!r}: {exc}") from None
+    except pl.exceptions.PolarsError:
+        # The parser's own message quotes raw rows (customer text): say where, not what.
+        raise UnreadableExport(_unparseable_csv(path, shapes, delimiter)) from None
     body = shapes.slice(1)
     if body.height != frame.height:
-        raise UnreadableExport(
-            f"{path.name}: the CSV parser found {frame.height} rows but {body.height} records; "
-            "check for unbalanced quotes"
-        )
+        raise UnreadableExport(_unparseable_csv(path, shapes, delimiter))
     shape_error = (
         pl.when(pl.col("fields") != header_fields)
         .then(

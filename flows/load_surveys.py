@@ -86,18 +86,23 @@ def stage(exports: list[RawExport], settings: Settings) -> pl.LazyFrame:
 
 def read_new_exports(settings: Settings, store: Store) -> tuple[list[RawExport], list[FileOutcome]]:
     """Read every inbox file whose content is not yet in the store; unreadable ones become outcomes."""
-    known = set(store.scan("ingest_files").select("file_sha256").collect()["file_sha256"].to_list())
+    files = store.scan("ingest_files").select("file_sha256", "status", "message").collect()
+    loaded = set(files.filter(pl.col("status") == "loaded")["file_sha256"])
+    # Rejected files are tried again (the configuration may have been fixed); an unchanged
+    # rejection is not recorded again.
+    rejected = dict(files.filter(pl.col("status") == "rejected").select("file_sha256", "message").iter_rows())
     exports, outcomes, seen = [], [], set()
     for path in inbox_files(settings.inbox):
         digest = sha256_file(path)
-        if digest in known or digest in seen:
-            continue  # this content was processed before (maybe under another name)
+        if digest in loaded or digest in seen:
+            continue  # this content was loaded before (maybe under another name)
         seen.add(digest)
         try:
             exports.append(read_export(path, settings, digest))
         except UnreadableExport as exc:
             log.warning("rejected whole file: %s", exc)
-            outcomes.append(FileOutcome(path.name, digest, "rejected", 0, 0, 0, 0, str(exc)))
+            if rejected.get(digest) != str(exc):
+                outcomes.append(FileOutcome(path.name, digest, "rejected", 0, 0, 0, 0, str(exc)))
     return exports, outcomes
 
 
@@ -124,14 +129,14 @@ def _load_exports(exports: list[RawExport], settings: Settings, store: Store, no
             decided.filter(pl.col("decision") == "duplicate").select(_quarantine_columns()),
         ]
     ).with_columns(quarantined_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")))
-    may_overlap = bool((decided["decision"] == "update").any())
-
     answers = answers_long(to_write.lazy(), codebook_frame(settings.codebook)).collect()
-    store.upsert("answers", answers, may_overlap=may_overlap)
+    # Checked per table: a run killed between the two writes leaves answers whose response
+    # row is missing; appending them again would double-count.
+    store.upsert("answers", answers, may_overlap=_any_stored(store, "answers", to_write))
     store.upsert(
         "responses",
         to_write.with_columns(ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC"))),
-        may_overlap=may_overlap,
+        may_overlap=_any_stored(store, "responses", to_write),
     )
     store.upsert("quarantine", rejected)
 
@@ -156,6 +161,12 @@ def _load_exports(exports: list[RawExport], settings: Settings, store: Store, no
             )
         )
     return outcomes
+
+
+def _any_stored(store: Store, table: str, rows: pl.DataFrame) -> bool:
+    """Whether any of these response ids already has rows in `table` (then merge, else append)."""
+    ids = rows.select("response_id").lazy()
+    return store.scan(table).select("response_id").join(ids, on="response_id", how="semi").head(1).collect().height > 0
 
 
 def _quarantine_columns() -> list[pl.Expr]:

@@ -25,10 +25,10 @@ from flows.render import render_scorecard
 from flows.scorecard_report import (
     ReportFiles,
     ScorecardData,
+    file_stem,
     gather_scorecard,
     read_manifest,
     report_fingerprint,
-    slug,
     write_manifest,
     write_metrics_files,
 )
@@ -113,7 +113,7 @@ def render_scorecard_files(settings: Settings, data: ScorecardData) -> tuple[Rep
     would no longer be the one management received.
     """
     folder = settings.reports / data.period
-    stem = f"scorecard_{data.period}_{slug(data.segment)}"
+    stem = file_stem("scorecard", data)
     pdf = folder / f"{stem}.pdf"
     fingerprint = report_fingerprint(settings, data)
     previous = read_manifest(folder / f"{stem}.json")
@@ -312,7 +312,7 @@ def scorecard_meta(settings: Settings, data: ScorecardData) -> ScorecardMeta:
         benchmarks=[
             (b.name, b.metric, b.value, b.source)
             for b in settings.pipeline.benchmarks
-            if b.period in (None, data.period)
+            if b.period in (None, data.period) and (b.metric != "nps" or nps)
         ],
         comment_max_chars=report_cfg.comment_max_chars,
         mode_shift_warning_pts=report_cfg.mode_shift_warning_pts,

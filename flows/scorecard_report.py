@@ -38,6 +38,7 @@ class ScorecardData:
     segment: str
     data_as_of: datetime
     data_versions: dict[str, int | None]
+    reproduced: bool  # computed "as of" a past time: written beside, never over, the current report
     metrics: pl.DataFrame
     files: pl.DataFrame
     quarantine_reasons: pl.DataFrame
@@ -132,6 +133,9 @@ def gather_scorecard(
     previous = previous_period(chosen)
     files = store.scan("ingest_files", as_of).sort("source_file").collect()
     quarantine = quarantine_summary(store.scan("quarantine", as_of)).collect()
+    if segment != ALL:
+        # Reasons quote cell values from every unit's rows: a unit's report shows only their kind.
+        quarantine = quarantine.with_columns(pl.col("reason").str.replace_all(r"'[^']*'", "'…'"))
     comments = select_comments(
         responses, answers, chosen, params.overall_item, settings.pipeline.report.comments_shown
     ).collect()
@@ -142,6 +146,7 @@ def gather_scorecard(
         # Whole seconds, rounded up, so the printed time (to the second) still includes the latest commit.
         data_as_of=as_of or (now + timedelta(seconds=1)).replace(microsecond=0),
         data_versions=store.versions(as_of),
+        reproduced=as_of is not None,
         metrics=metrics,
         files=files,
         quarantine_reasons=quarantine,
@@ -155,12 +160,17 @@ def slug(text: str) -> str:
     return cleaned or "segment-" + hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
+def file_stem(kind: str, data: ScorecardData) -> str:
+    stem = f"{kind}_{data.period}_{slug(data.segment)}"
+    return f"{stem}_as-of-{data.data_as_of.astimezone(UTC):%Y%m%dT%H%M%S}" if data.reproduced else stem
+
+
 def write_metrics_files(data: ScorecardData, folder: Path) -> tuple[Path, Path]:
     """The machine-readable metrics (CSV for people, Parquet for programs), written atomically."""
     frame = data.metrics.with_columns(
         data_as_of=pl.lit(data.data_as_of.astimezone(UTC).isoformat(timespec="seconds")),
     )
-    stem = f"metrics_{data.period}_{slug(data.segment)}"
+    stem = file_stem("metrics", data)
     csv_path = atomic_write_bytes(folder / f"{stem}.csv", frame.write_csv().encode("utf-8"))
     buffer = io.BytesIO()
     frame.write_parquet(buffer)

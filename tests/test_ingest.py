@@ -200,3 +200,68 @@ def test_json_jsonl_parquet_read(settings: Settings, store: Store):
     assert sorted((o.file, o.rows_loaded) for o in outcomes) == [("a.json", 1), ("b.jsonl", 1), ("c.parquet", 1)]
     modes = store.scan("responses").collect()["mode"].unique().to_list()
     assert modes == ["phone"]
+
+
+def test_run_killed_between_writes_does_not_double_count(settings: Settings, store: Store, monkeypatch):
+    """A run that dies after writing answers but before responses re-runs without duplicate answers."""
+    export_csv(settings, "a.csv", "\n".join([HEADER, row("R1"), row("R2")]) + "\n")
+    real_upsert = Store.upsert
+
+    def dies_on_responses(self, table, frame, **kwargs):
+        if table == "responses":
+            raise OSError("killed")
+        return real_upsert(self, table, frame, **kwargs)
+
+    monkeypatch.setattr(Store, "upsert", dies_on_responses)
+    with pytest.raises(OSError, match="killed"):
+        load_inbox(settings, store)
+    monkeypatch.setattr(Store, "upsert", real_upsert)
+    [outcome] = load_inbox(settings, store)
+    answers = store.scan("answers").collect()
+    assert outcome.rows_loaded == 2
+    assert answers.height == 14
+    assert answers.select("response_id", "question_id").is_unique().all()
+
+
+def test_damaged_utf8_is_not_read_as_cp1251(settings: Settings, store: Store):
+    """A UTF-8 Cyrillic file with one stray byte is rejected naming the line, not silently garbled."""
+    good = "\n".join([HEADER, row("R1", comment="Очень долго ждал"), row("R2", comment="Спасибо")]) + "\n"
+    data = good.encode("utf-8").replace("Спасибо".encode(), "Спасибо".encode() + b"\xab")
+    settings.inbox.mkdir(parents=True)
+    (settings.inbox / "damaged.csv").write_bytes(data)
+    [outcome] = load_inbox(settings, store)
+    assert outcome.status == "rejected"
+    assert "damaged.csv: line 3: not valid UTF-8" in (outcome.message or "")
+
+
+def test_unclosed_quote_named_without_quoting_customer_text(settings: Settings, store: Store):
+    """A stray quote rejects the file naming its line; the message never repeats the row's text."""
+    text = "\n".join([HEADER, row("R1"), row("R2", comment='The 12" screen SECRET'), row("R3")]) + "\n"
+    export_csv(settings, "quote.csv", text)
+    [outcome] = load_inbox(settings, store)
+    assert outcome.status == "rejected"
+    assert "quote.csv: line 3: a double quote is never closed" in (outcome.message or "")
+    assert "SECRET" not in (outcome.message or "")
+
+
+def test_rejected_file_retried_after_configuration_fix(settings: Settings, store: Store):
+    """A file rejected for its encoding loads once it is configured; an unchanged rejection is not re-recorded."""
+    export_csv(settings, "latin.csv", HEADER + "\n" + row("R1", comment="très bien") + "\n", encoding="latin-1")
+    [first] = load_inbox(settings, store)
+    assert first.status == "rejected"
+    assert load_inbox(settings, store) == []
+    latin = settings.pipeline.model_copy(
+        update={"csv": settings.pipeline.csv.model_copy(update={"encoding": "latin-1"})}
+    )
+    fixed = settings.__class__(settings.root, settings.config_dir, latin, settings.codebook)
+    [second] = load_inbox(fixed, store)
+    assert (second.status, second.rows_loaded) == ("loaded", 1)
+    assert store.scan("responses").collect()["comment"].to_list() == ["très bien"]
+
+
+def test_segment_named_all_is_refused(settings: Settings, store: Store):
+    """A unit called 'All' would merge into the company total: its rows are quarantined with the reason."""
+    export_csv(settings, "all.csv", "\n".join([HEADER, row("R1", unit="All"), row("R2")]) + "\n")
+    [outcome] = load_inbox(settings, store)
+    assert (outcome.rows_loaded, outcome.rows_quarantined) == (1, 1)
+    assert "reserved for the company-wide total" in _quarantine(store)["reason"][0]

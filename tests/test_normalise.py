@@ -69,3 +69,24 @@ def test_blank_answers_stay_as_null_rows():
     out = answers_long(wide, CODEBOOK).collect()
     assert out.height == 3
     assert out.filter(pl.col("question_id") == "sat")["top_box"].to_list() == [None]
+
+
+def test_invisible_comments_take_no_slot():
+    """Comments of only spaces or zero-width characters are not quoted; real ones fill the slots."""
+    from transforms.comments import select_comments
+
+    responses = pl.LazyFrame(
+        {
+            "response_id": ["a", "b", "c"],
+            "submitted_at": [datetime(2025, 1, d, tzinfo=UTC) for d in (3, 2, 1)],
+            "period": ["2025"] * 3,
+            "segment": ["S"] * 3,
+            "mode": ["online"] * 3,
+            "comment": ["\u200b\u200b", "   ", "Slow delivery"],
+        }
+    )
+    answers = pl.LazyFrame(
+        schema={"response_id": pl.String, "question_id": pl.String, "value": pl.Float64, "top_box": pl.Boolean}
+    )
+    picked = select_comments(responses, answers, "2025", "sat", limit=2).collect()
+    assert picked["comment"].to_list() == ["Slow delivery"]

@@ -133,3 +133,22 @@ def test_missing_period_fails_loudly(demo):
         report(str(settings.config_dir), period="2019")
     assert not (settings.reports / "2019").exists()
     assert sorted(settings.outbox.rglob("*.eml")) == before
+
+
+def test_reproduction_is_written_beside_the_current_report(demo):
+    """Reproducing 'as of' the first run's data time gives its metrics, in a separate file beside the current one."""
+    from datetime import datetime
+
+    from flows.pipeline import report
+
+    settings, first, *_ = demo
+    current = first["reports"][0]
+    before = Path(current["pdf"]).read_bytes()
+    as_of = datetime.fromisoformat(current["data_as_of"])
+    result = report(str(settings.config_dir), period="2025", as_of=as_of, recipients=["archive@northwind.example"])
+    reproduced = result["reports"][0]
+    assert "_as-of-" in reproduced["pdf"]
+    assert Path(current["pdf"]).read_bytes() == before
+    now = pl.read_csv(current["metrics_csv"]).drop("data_as_of")
+    then = pl.read_csv(reproduced["metrics_csv"]).drop("data_as_of")
+    assert now.equals(then)

@@ -18,7 +18,11 @@ def select_comments(
         "response_id", overall_value="value", satisfied="top_box"
     )
     return (
-        responses.filter((pl.col("period") == period) & pl.col("comment").is_not_null())
+        responses.filter(
+            (pl.col("period") == period)
+            # A comment of only spaces or invisible characters says nothing: it takes no slot.
+            & (pl.col("comment").str.replace_all(r"[\s\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]", "") != "")
+        )
         .join(overall, on="response_id", how="left")
         .sort(
             [pl.col("satisfied").fill_null(False), "submitted_at", "response_id"],

@@ -105,6 +105,10 @@ def stg_survey_responses(
             )
         ),
         pl.when(pl.col("segment").is_null()).then(pl.lit("segment: missing")),
+        # 'All' names the company-wide total in every report; a unit of that name would merge into it.
+        pl.when(pl.col("segment").str.to_lowercase() == "all").then(
+            pl.lit("segment: 'All' is reserved for the company-wide total (expected a business unit name)")
+        ),
         pl.when(pl.col("mode").is_null()).then(pl.lit("mode: missing")),
         pl.when(pl.col("mode").is_not_null() & pl.col("mode_code").is_null()).then(
             pl.format(

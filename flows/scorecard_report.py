@@ -100,10 +100,6 @@ def resolve_period(requested: str, available: list[str], settings: Settings, now
     return complete[-1]
 
 
-def _sort_key(label: str) -> int:
-    return int(label.removeprefix("FY"))
-
-
 def gather_scorecard(
     settings: Settings,
     store: Store,
@@ -125,7 +121,8 @@ def gather_scorecard(
         responses = responses.filter(pl.col("segment") == segment)
     available = responses.select(pl.col("period").unique()).collect()["period"].to_list()
     chosen = resolve_period(period, available, settings, now)
-    in_scope = pl.col("period").map_elements(_sort_key, return_dtype=pl.Int64) <= _sort_key(chosen)
+    # Periods of one store share a kind ('2025' or 'FY2026'): their years order them.
+    in_scope = pl.col("period").str.strip_prefix("FY").cast(pl.Int32) <= int(chosen.removeprefix("FY"))
     params = scorecard_parameters(settings)
     metrics = scorecard_metrics(answers.filter(in_scope), responses.filter(in_scope), params)
     if segment != ALL:

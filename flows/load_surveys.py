@@ -55,8 +55,7 @@ def codebook_frame(codebook: Codebook) -> pl.DataFrame:
 
 
 def mode_labels(settings: Settings) -> dict[str, str]:
-    labels = {mode: mode for mode in settings.pipeline.mode_values}
-    labels |= {"in person": "in_person", "in-person": "in_person"}
+    labels = {mode: mode for mode in settings.pipeline.mode_values}  # our own names are always understood
     for mode, names in settings.pipeline.mode_values.items():
         labels |= dict.fromkeys(names, mode)
     return labels
@@ -217,7 +216,4 @@ def _record_files(store: Store, exports: list[RawExport], outcomes: list[FileOut
         for o in outcomes
     ]
     if rows:
-        store.upsert(
-            "ingest_files",
-            pl.DataFrame(rows, schema=None).with_columns(ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC"))),
-        )
+        store.upsert("ingest_files", pl.DataFrame(rows))

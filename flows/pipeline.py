@@ -117,13 +117,14 @@ def render_scorecard_files(settings: Settings, data: ScorecardData) -> tuple[Rep
     pdf = folder / f"{stem}.pdf"
     fingerprint = report_fingerprint(settings, data)
     previous = read_manifest(folder / f"{stem}.json")
-    if previous.get("fingerprint") == fingerprint and pdf.is_file():
+    up_to_date = previous.get("fingerprint") == fingerprint and pdf.is_file()
+    if up_to_date:
         data = replace(data, data_as_of=datetime.fromisoformat(previous["data_as_of"]))
     csv_path, parquet_path = write_metrics_files(data, folder)
     context = build_scorecard_context(
         data.metrics, data.files, data.quarantine_reasons, data.comments, scorecard_meta(settings, data)
     )
-    if previous.get("fingerprint") == fingerprint and pdf.is_file():
+    if up_to_date:
         get_run_logger().info("%s is up to date (same data, configuration and templates)", pdf)
     else:
         render_scorecard(context, pdf, logo=settings.logo)

@@ -1,37 +1,75 @@
-"""`csat`: the command line (typer). Prefect is imported only by the commands that run flows."""
+"""`csat`: the command line (typer).
+
+Arguments are checked against the configuration and the store before anything starts, so
+a user error costs one clear line and exit code 2, never a Prefect start and a traceback.
+Prefect (slow to import, and it starts a temporary API) is imported only by the commands
+that run flows. Exit codes: 0 done, 1 failed, 2 usage or configuration error, 3 held
+(the data was incomplete: nothing was sent, the owner was told).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from flows.settings import ConfigError, Settings, default_config_dir, load_settings
+from flows.settings import ALL_UNITS, ConfigError, Settings, default_config_dir, load_settings
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Customer-satisfaction evidence in, trusted reports out."
 )
 err = Console(stderr=True, soft_wrap=True)  # never break a file path in a message
+# Piped into a log file, a summary keeps whole lines rather than wrapping at 80 columns.
+WIDE = None if sys.stdout.isatty() else 200
+
+EXIT_FAILED, EXIT_USAGE, EXIT_HELD = 1, 2, 3
+AS_OF_FORMATS = [
+    "%Y-%m-%d %H:%M:%S UTC",  # as printed in the PDF's "Data as of"
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+]
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="Configuration folder (default: $CSAT_CONFIG_DIR or ./config).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON summary on stdout (logs go to stderr).")]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Load and render as usual, send nothing; show who would receive what.")
+]
+IncompleteOption = Annotated[
+    bool,
+    typer.Option(
+        "--deliver-incomplete", help="Deliver even though the data is incomplete (the reports carry a banner)."
+    ),
+]
 
 
-def _settings(config: Path | None) -> Settings:
+def _usage_error(message: str) -> NoReturn:
+    err.print(f"[bold red]error[/]: {escape(message)}", highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _settings(config: Path | None, *, needs_inbox: bool = False) -> Settings:
     try:
-        return load_settings(config or default_config_dir())
+        settings = load_settings(config or default_config_dir())
+        if needs_inbox:
+            settings.require_inbox()
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error[/]\n{exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
+        err.print(f"[bold red]configuration error[/]\n{escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    return settings
 
 
 def _prefect_environment(settings: Settings) -> None:
@@ -43,7 +81,7 @@ def _prefect_environment(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 
-def _run_flow(settings: Settings, as_json: bool, what: str, call: Any) -> dict[str, Any]:
+def _run_flow(settings: Settings, as_json: bool, what: str, call: Callable[[], Any]) -> dict[str, Any]:
     _prefect_environment(settings)
     with err.status(f"[bold]{what}[/] (starting Prefect; the first start takes ~15 s)", spinner="dots"):
         try:
@@ -54,40 +92,120 @@ def _run_flow(settings: Settings, as_json: bool, what: str, call: Any) -> dict[s
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     else:
         _print_summary(result)
+    if result["status"] == "held":
+        raise typer.Exit(EXIT_HELD)
     return result
 
 
-def _run_report(settings: Settings, as_json: bool, what: str, **parameters: Any) -> None:
-    _prefect_environment(settings)
-    from flows.pipeline import report as report_flow
-
-    _run_flow(settings, as_json, what, lambda: report_flow(str(settings.config_dir), **parameters))
-
-
-def _fail(as_json: bool, exc: BaseException) -> None:
+def _fail(as_json: bool, exc: BaseException) -> NoReturn:
     message = f"{type(exc).__name__}: {exc}"
     if as_json:
         sys.stdout.write(json.dumps({"status": "failed", "error": message}, indent=2) + "\n")
-    err.print(f"[bold red]run failed[/]: {message}", highlight=False)
-    raise typer.Exit(1)
+    err.print(f"[bold red]run failed[/]: {escape(message)}", highlight=False)
+    raise typer.Exit(EXIT_FAILED)
+
+
+def _files_table(result: dict[str, Any]) -> Table:
+    files = Table(title="Input files (read = loaded + quarantined)", title_justify="left")
+    for column in ("file", "status", "read", "loaded", "quarantined", "note"):
+        files.add_column(column, justify="right" if column in ("read", "loaded", "quarantined") else "left")
+    for f in result["files"]:
+        counted = f["status"] == "loaded"
+        files.add_row(
+            escape(f["file"]),
+            f["status"].replace("_", " "),
+            *(str(f[k]) if counted else "–" for k in ("rows_read", "rows_loaded", "rows_quarantined")),
+            escape(f["message"] or ""),
+        )
+    if not result["files"]:
+        files.add_row("(no new files)", "", "", "", "", "")
+    return files
+
+
+def _emails_table(result: dict[str, Any]) -> Table:
+    table = Table(title="Emails" + (" (dry run: nothing sent)" if result["dry_run"] else ""), title_justify="left")
+    for column in ("report", "recipient", "kind", "status", "file"):
+        table.add_column(column)
+    planned = "held" if result["status"] == "held" and not result["dry_run"] else "would be sent"
+    for e in result["emails"]:
+        status = planned if e["status"] == "planned" else e["status"].replace("_", " ")
+        table.add_row(escape(e["report"]), e["recipient"], e["kind"], status, escape(e["path"] or ""))
+    return table
 
 
 def _print_summary(result: dict[str, Any]) -> None:
-    out = Console(soft_wrap=True)
-    files = Table(title="Input files (read = loaded + quarantined)", title_justify="left")
-    for column in ("file", "status", "read", "loaded", "quarantined"):
-        files.add_column(column, justify="right" if column in ("read", "loaded", "quarantined") else "left")
-    for f in result["files"]:
-        files.add_row(f["file"], f["status"], str(f["rows_read"]), str(f["rows_loaded"]), str(f["rows_quarantined"]))
-    if not result["files"]:
-        files.add_row("(no new files)", "", "", "", "")
-    out.print(files)
+    out = Console(soft_wrap=True, highlight=False, width=WIDE)
+    out.print(_files_table(result))
+    for issue in result["issues"]:
+        out.print(f"[bold red]Incomplete[/] {escape(issue)}")
     for r in result["reports"]:
-        out.print(f"[bold]Report[/]  {r['kind']} {r['period']} ({r['segment']}): {r['pdf']}")
-        out.print(f"[bold]Metrics[/] {r['metrics_csv']}")
-    for e in result["emails"]:
-        where = f" -> {e['path']}" if e["path"] else ""
-        out.print(f"[bold]Email[/]   {e['recipient']}: {e['status'].replace('_', ' ')}{where}")
+        if "skipped" in r:
+            out.print(f"[bold]Skipped[/] {escape(r['skipped'])}")
+        else:
+            state = "rendered" if r["rendered"] else "unchanged"
+            out.print(
+                f"[bold]Report[/]  {r['kind']} {r['period']} {escape(r['segment'])} ({state}): {escape(r['pdf'])}"
+            )
+    if result["emails"]:
+        out.print(_emails_table(result))
+    for o in result["outdated"]:
+        out.print(f"[bold yellow]Outdated[/] {o['recipient']} holds an earlier {escape(o['report'])} (not corrected)")
+    for a in result["alerts"]:
+        path = escape(a.get("path") or "")
+        out.print(f"[bold]Alert[/]   {a['kind']} -> {a['to']}: {a['status'].replace('_', ' ')} {path}")
+    if result["status"] == "held":
+        out.print(
+            "[bold red]HELD[/]: the data is incomplete, nothing was sent; the owner was told. "
+            "Fix the cause, or `csat accept FILE`, or `csat run --deliver-incomplete` (docs/operations.md)."
+        )
+    if result.get("metrics_file"):
+        out.print(f"[bold]Metrics[/] {escape(result['metrics_file'])}")
+
+
+# --- checks before any flow starts --------------------------------------------------------
+
+
+def _check_report_arguments(
+    settings: Settings, kind: str, period: str | None, segment: str, as_of: datetime | None
+) -> str:
+    """Check a report request against the configuration and the store; return the scope's exact name.
+
+    Every problem is one line with the known values, and exit 2 (no Prefect start).
+    """
+    from flows.scorecard_report import NoDataError, available_periods
+    from flows.store import Store
+
+    if kind != "scorecard":
+        _usage_error(f"unknown report kind '{kind}'; available: scorecard")
+    try:
+        scope = settings.resolve_scope(segment)
+    except ValueError as exc:
+        _usage_error(str(exc))
+    store = Store(settings.store)
+    if as_of is not None and store.version("answers", as_of) is None:
+        first = store.history_start("answers")
+        _usage_error(
+            f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before the store's first data"
+            + (f" ({first:%Y-%m-%d %H:%M:%S} UTC)" if first else " (the store is empty)")
+        )
+    units = None if scope == ALL_UNITS else settings.units_in(scope)
+    try:
+        periods = available_periods(store, units, as_of)
+    except NoDataError as exc:
+        _usage_error(str(exc))
+    if period not in (None, "latest") and period not in periods:
+        whose = "" if scope == ALL_UNITS else f" for {scope}"
+        _usage_error(f"no answers for period {period}{whose}; periods with answers: {', '.join(periods) or 'none'}")
+    return scope
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- commands -------------------------------------------------------------------------------
 
 
 @app.command()
@@ -100,24 +218,45 @@ def demo(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     err.print(f"wrote {len(written)} demo exports to {settings.inbox}")
     from flows.pipeline import nightly
 
-    result = _run_flow(
+    _run_flow(
         settings, as_json, "Running the nightly pipeline on the demo data", lambda: nightly(str(settings.config_dir))
     )
     if not as_json:
         Console(soft_wrap=True).print(
-            "\nOpen the PDF above; the .eml files in the outbox are the emails management would receive.\n"
-            "Run `csat run` again: nothing new is loaded and nobody is emailed twice."
+            "\nOpen the PDFs above; the .eml files in the outbox are the emails management would receive\n"
+            "(each recipient only the reports of their units). Run `csat run` again: nothing new is loaded\n"
+            "and nobody is emailed twice."
         )
-    del result
 
 
 @app.command()
-def run(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Run the nightly pipeline once: ingest new exports, build the scorecard, deliver it."""
-    settings = _settings(config)
+def run(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    dry_run: DryRunOption = False,
+    deliver_incomplete: IncompleteOption = False,
+) -> None:
+    """Run the nightly pipeline once: ingest new exports, build the reports, deliver them."""
+    settings = _settings(config, needs_inbox=True)
     from flows.pipeline import nightly
 
-    _run_flow(settings, as_json, "Running the nightly pipeline", lambda: nightly(str(settings.config_dir)))
+    _run_flow(
+        settings,
+        as_json,
+        "Running the nightly pipeline",
+        lambda: nightly(str(settings.config_dir), deliver_incomplete=deliver_incomplete, dry_run=dry_run),
+    )
+
+
+def _report_command(settings: Settings, as_json: bool, what: str, **parameters: Any) -> None:
+    scope = _check_report_arguments(
+        settings, parameters["kind"], parameters["period"], parameters["segment"], parameters["as_of"]
+    )
+    _prefect_environment(settings)
+    from flows.pipeline import report as report_flow
+
+    parameters["segment"] = scope
+    _run_flow(settings, as_json, what, lambda: report_flow(str(settings.config_dir), **parameters))
 
 
 @app.command()
@@ -125,20 +264,24 @@ def report(
     config: ConfigOption = None,
     kind: Annotated[str, typer.Option(help="Report kind.")] = "scorecard",
     period: Annotated[str | None, typer.Option(help="'latest', a year '2025' or 'FY2026'.")] = None,
-    segment: Annotated[str, typer.Option(help="'All' or one business unit.")] = "All",
-    recipient: Annotated[list[str] | None, typer.Option(help="Deliver to these addresses (repeatable).")] = None,
+    segment: Annotated[str, typer.Option(help="'All', a unit or a group (case does not matter).")] = ALL_UNITS,
+    recipient: Annotated[
+        list[str] | None, typer.Option(help="Deliver to these addresses (repeatable; default: those entitled).")
+    ] = None,
     as_of: Annotated[
         datetime | None,
         typer.Option(
             help="Reproduce from the data as it was at this UTC time (the 'Data as of' in the PDF).",
-            formats=["%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+            formats=AS_OF_FORMATS,
         ),
     ] = None,
     as_json: JsonOption = False,
+    dry_run: DryRunOption = False,
+    deliver_incomplete: IncompleteOption = False,
 ) -> None:
     """Build and deliver one report on demand."""
-    settings = _settings(config)
-    _run_report(
+    settings = _settings(config, needs_inbox=True)
+    _report_command(
         settings,
         as_json,
         f"Building the {kind} report",
@@ -146,7 +289,9 @@ def report(
         period=period,
         segment=segment,
         recipients=recipient,
-        as_of=_utc(as_of),
+        as_of=_as_utc(as_of),
+        dry_run=dry_run,
+        deliver_incomplete=deliver_incomplete,
     )
 
 
@@ -154,15 +299,57 @@ def report(
 def resend(
     period: Annotated[str, typer.Option(help="The period whose report to send again, e.g. 2025.")],
     config: ConfigOption = None,
-    segment: Annotated[str, typer.Option(help="'All' or one business unit.")] = "All",
-    recipient: Annotated[list[str] | None, typer.Option(help="Only these addresses (default: all).")] = None,
+    segment: Annotated[str, typer.Option(help="'All', a unit or a group.")] = ALL_UNITS,
+    recipient: Annotated[list[str] | None, typer.Option(help="Only these addresses (default: those entitled).")] = None,
     as_json: JsonOption = False,
+    dry_run: DryRunOption = False,
+    deliver_incomplete: IncompleteOption = False,
 ) -> None:
     """Deliver a report again on purpose, even to recipients who already received it."""
-    settings = _settings(config)
-    _run_report(
-        settings, as_json, "Re-sending the report", period=period, segment=segment, recipients=recipient, resend=True
+    settings = _settings(config, needs_inbox=True)
+    _report_command(
+        settings,
+        as_json,
+        "Re-sending the report",
+        kind="scorecard",
+        period=period,
+        segment=segment,
+        recipients=recipient,
+        as_of=None,
+        resend=True,
+        dry_run=dry_run,
+        deliver_incomplete=deliver_incomplete,
     )
+
+
+@app.command()
+def accept(
+    file: Annotated[str, typer.Argument(help="The file's name (as listed in the run summary) or its path.")],
+    note: Annotated[str, typer.Option(help="Why its missing rows are accepted (kept in the ledger).")],
+    config: ConfigOption = None,
+) -> None:
+    """Deliver without a file's missing rows: a rejected or heavily quarantined file no longer holds delivery."""
+    import polars as pl
+
+    from flows.delivery import DeliveryLedger
+    from flows.files import sha256_file
+    from flows.store import Store
+
+    settings = _settings(config)
+    files = Store(settings.store).scan("ingest_files").select("file_sha256", "source_file").collect()
+    path = Path(file)
+    if path.is_file():
+        digest, name = sha256_file(path), path.name
+    else:
+        matches = files.filter(pl.col("source_file") == file)
+        if matches.height != 1:
+            known = ", ".join(sorted(files["source_file"].unique().to_list())) or "none"
+            _usage_error(
+                f"no single file called '{file}' in the store's file list (give its path instead); known: {known}"
+            )
+        digest, name = matches["file_sha256"][0], file
+    DeliveryLedger(settings.ledger_path).accept_file(digest, name, note)
+    err.print(f"accepted {name} ({digest[:12]}): it no longer holds delivery. Note: {escape(note)}", highlight=False)
 
 
 @app.command()
@@ -170,18 +357,18 @@ def serve(config: ConfigOption = None) -> None:
     """Serve the nightly flow on the configured cron schedule and time zone (needs a Prefect server)."""
     settings = _settings(config)
     _prefect_environment(settings)
-    from prefect.schedules import Cron
+    from rich.markup import escape
 
-    from flows.pipeline import nightly
+    from flows.serving import CannotServe, serve_nightly
 
-    schedule = settings.pipeline.schedule
-    err.print(f"serving 'nightly' on cron '{schedule.cron}' ({schedule.timezone}); Ctrl-C stops")
-    nightly.serve(
-        name="csat-nightly",
-        schedule=Cron(schedule.cron, timezone=schedule.timezone),
-        parameters={"config_dir": str(settings.config_dir)},
-        limit=1,  # one nightly run at a time; the store lock serialises it with on-demand reports
-    )
+    try:
+        serve_nightly(settings, announce=lambda line: err.print(line, highlight=False, markup=False))
+    except CannotServe as exc:  # no server to schedule on: the operator's move (docs/operations.md)
+        err.print(f"[bold red]cannot serve[/]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except Exception as exc:  # e.g. the server refused the deployment: one line, not a traceback
+        err.print(f"[bold red]serve failed[/]: {escape(f'{type(exc).__name__}: {exc}')}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 @app.command()
@@ -200,7 +387,7 @@ def validate(
     out = Console(soft_wrap=True)
     for path in files:
         try:
-            export = read_export(path, settings)
+            export = read_export(path, path.read_bytes(), settings)
         except UnreadableExport as exc:
             out.print(f"[red]REJECTED[/] {exc}", highlight=False)
             problems += 1
@@ -210,7 +397,8 @@ def validate(
         status = "[green]OK[/]" if bad.is_empty() else "[yellow]ROWS REJECTED[/]"
         out.print(
             f"{status} {path.name}: {export.format}"
-            + (f", {export.encoding}, delimiter {export.delimiter!r}" if export.encoding else "")
+            + (f", {export.encoding} ({export.encoding_reason})" if export.encoding else "")
+            + (f", delimiter {export.delimiter!r}" if export.delimiter else "")
             + f" - read {read}, valid {read - bad.height}, would be quarantined {bad.height}",
             highlight=False,
         )
@@ -222,12 +410,6 @@ def validate(
             out.print(f"  ... and {bad.height - 50} more")
         problems += int(not bad.is_empty())
     raise typer.Exit(1 if problems else 0)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 if __name__ == "__main__":

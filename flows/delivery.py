@@ -1,11 +1,17 @@
-"""Email a report PDF to management, once per (report key, recipient).
+"""Email report PDFs to management, and alerts to the owner, each exactly once.
 
 Standard library only. The caller passes validated settings models; nothing is loaded here.
 Without SMTP settings each message is written as an `.eml` file to the outbox instead.
 
-Guarantees (reliability.md, faults 10-12 and 15):
-- a recipient is recorded in the ledger only after the server's 250 (or the `.eml` is on
-  disk), so a re-run sends only to those not yet recorded;
+The ledger knows *which content* each recipient holds (the report's content fingerprint,
+its headline figures and its input files), so:
+- the same content is never sent twice to anyone (a re-run sends only what is missing);
+- changed content (late or corrected rows) goes out again as a correction, or is withheld
+  by the configured policy and reported as outdated - never silently;
+- `resend` delivers again on purpose.
+
+Transport guarantees (reliability.md, faults 10-12 and 15):
+- a message is recorded only after the server's 250 (or the `.eml` is on disk);
 - transient failures (connection refused/reset, timeouts, disconnects, 4xx) are retried
   with exponential backoff; permanent ones (5xx, TLS, authentication) are not;
 - the encoded size is checked before connecting;
@@ -15,6 +21,7 @@ Guarantees (reliability.md, faults 10-12 and 15):
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import smtplib
@@ -22,49 +29,69 @@ import socket
 import sqlite3
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from flows.files import atomic_write_bytes
-from flows.settings import Delivery, Recipient, Smtp
+from flows.names import key_folder, name_part
+from flows.settings import Contact, Corrections, Delivery, Smtp
 
 logger = logging.getLogger(__name__)
+_SAFE_ADDRESS = re.compile(r"[^\w.@+-]")
 
-LedgerStatus = Literal["sent", "written_to_outbox"]
+Kind = Literal["report", "correction", "resend"]
+Status = Literal["sent", "written_to_outbox", "already_delivered", "withheld", "planned"]
+DELIVERED: tuple[Status, ...] = ("sent", "written_to_outbox")
 
 
 @dataclass(frozen=True)
 class ReportEmail:
-    report_key: str  # e.g. "scorecard/2025/All"; delivered once per key and recipient
+    """One version of one report, ready to deliver."""
+
+    report_key: str  # e.g. "scorecard/2025/All"
     subject: str
     body_text: str  # short plain-text body with the headline numbers
     pdf_path: Path
     pdf_filename: str  # may contain non-ASCII, e.g. "Scorecard 2025 – Rīga.pdf"
+    fingerprint: str | None = None  # what the content depends on; None: the PDF's own hash
+    # Headline figures as printed: name -> {"label", "text", "points"}; kept in the ledger so a
+    # correction can say what each recipient saw before. "points" (CSAT in % points, NPS) is
+    # what the correction threshold compares.
+    headline: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, int] = field(default_factory=dict)  # input file -> answers it contributes
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """A message a recipient received (one ledger row)."""
+
+    report_key: str
+    recipient: str  # normalised (lower-case) address
+    kind: Kind
+    fingerprint: str
+    status: str
+    message_id: str
+    pdf_sha256: str
+    headline: dict[str, dict[str, Any]]
+    inputs: dict[str, int]
+    delivered_at: datetime  # UTC
 
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
     recipient: str  # email address as configured
-    status: Literal["sent", "written_to_outbox", "already_delivered"]
+    status: Status
     message_id: str
     outbox_path: Path | None
-
-
-@dataclass(frozen=True)
-class DeliveryRecord:
-    report_key: str
-    recipient: str  # normalised (lower-case) address
-    status: LedgerStatus
-    message_id: str
-    pdf_sha256: str
-    delivered_at: datetime  # UTC
+    kind: Kind = "report"
+    previous: DeliveryRecord | None = None  # what the recipient held before (corrections, withheld)
 
 
 class DeliveryError(Exception):
@@ -80,25 +107,47 @@ class DeliveryError(Exception):
 
 # --- ledger ---------------------------------------------------------------------------
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    report_key   TEXT NOT NULL,
-    recipient    TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN ('sent', 'written_to_outbox')),
-    message_id   TEXT NOT NULL,
-    pdf_sha256   TEXT NOT NULL,
-    delivered_at TEXT NOT NULL,
-    PRIMARY KEY (report_key, recipient)
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS messages (
+        message_id   TEXT PRIMARY KEY,
+        report_key   TEXT NOT NULL,
+        recipient    TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('report', 'correction', 'resend')),
+        fingerprint  TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('sent', 'written_to_outbox')),
+        pdf_sha256   TEXT NOT NULL,
+        headline     TEXT NOT NULL,
+        inputs       TEXT NOT NULL,
+        delivered_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS messages_by_report ON messages (report_key, recipient, delivered_at)",
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        alert_key  TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        sent_at    TEXT NOT NULL
+    )
+    """,
+    # Files the owner decided to deliver without (`csat accept`): they no longer hold delivery.
+    """
+    CREATE TABLE IF NOT EXISTS accepted_files (
+        file_sha256 TEXT PRIMARY KEY,
+        source_file TEXT NOT NULL,
+        note        TEXT NOT NULL,
+        accepted_at TEXT NOT NULL
+    )
+    """,
 )
-"""
-_SELECT = "SELECT report_key, recipient, status, message_id, pdf_sha256, delivered_at FROM deliveries"
-_UPSERT = """
-INSERT INTO deliveries (report_key, recipient, status, message_id, pdf_sha256, delivered_at)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (report_key, recipient) DO UPDATE SET
-    status = excluded.status, message_id = excluded.message_id,
-    pdf_sha256 = excluded.pdf_sha256, delivered_at = excluded.delivered_at
-"""
+_COLUMNS = "report_key, recipient, kind, fingerprint, status, message_id, pdf_sha256, headline, inputs, delivered_at"
+# Queries are constants; every value goes through a placeholder.
+_LATEST = (
+    f"SELECT {_COLUMNS} FROM messages WHERE report_key = ? AND recipient = ? "  # noqa: S608
+    "ORDER BY delivered_at DESC, rowid DESC LIMIT 1"
+)
+_INSERT = f"INSERT OR REPLACE INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_ALL = f"SELECT {_COLUMNS} FROM messages ORDER BY report_key, recipient, rowid"  # noqa: S608
 
 
 def _ledger_key(address: str) -> str:
@@ -107,18 +156,19 @@ def _ledger_key(address: str) -> str:
 
 
 class DeliveryLedger:
-    """SQLite ledger (WAL), one row per (report_key, recipient); every write commits at once."""
+    """SQLite ledger (WAL): every message delivered, and every owner alert; each write commits at once."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                conn.execute(statement)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per call: safe from any thread; autocommit makes each write durable on return.
+        # A connection per call: safe from any thread or process; autocommit makes each write durable on return.
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             conn.execute("PRAGMA synchronous=FULL")  # a recorded delivery must survive power loss
@@ -127,38 +177,85 @@ class DeliveryLedger:
             conn.close()
 
     @staticmethod
-    def _record(row: tuple[str, str, str, str, str, str]) -> DeliveryRecord:
-        key, recipient, status, message_id, sha, at = row
-        return DeliveryRecord(key, recipient, status, message_id, sha, datetime.fromisoformat(at))  # type: ignore[arg-type]
+    def _record(row: tuple[Any, ...]) -> DeliveryRecord:
+        key, recipient, kind, fingerprint, status, message_id, sha, headline, inputs, at = row
+        return DeliveryRecord(
+            key, recipient, kind, fingerprint, status, message_id, sha, json.loads(headline), json.loads(inputs),
+            datetime.fromisoformat(at),
+        )  # fmt: skip
 
-    def delivered(self, report_key: str, recipient: str) -> DeliveryRecord | None:
+    def latest(self, report_key: str, recipient: str) -> DeliveryRecord | None:
+        """The newest message of this report the recipient received: the version they hold."""
         with self._connect() as conn:
-            row = conn.execute(
-                _SELECT + " WHERE report_key = ? AND recipient = ?", (report_key, _ledger_key(recipient))
-            ).fetchone()
+            row = conn.execute(_LATEST, (report_key, _ledger_key(recipient))).fetchone()
         return None if row is None else self._record(row)
 
-    def record(self, report_key: str, recipient: str, status: LedgerStatus, message_id: str, pdf_sha256: str) -> None:
-        if status not in ("sent", "written_to_outbox"):
-            raise ValueError(f"ledger status must be 'sent' or 'written_to_outbox', got {status!r}")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+    def record(self, message: OutgoingMessage, status: Literal["sent", "written_to_outbox"]) -> None:
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
         with self._connect() as conn:
-            conn.execute(_UPSERT, (report_key, _ledger_key(recipient), status, message_id, pdf_sha256, now))
+            conn.execute(
+                _INSERT,
+                (
+                    message.report_key,
+                    _ledger_key(message.recipient.email),
+                    message.kind,
+                    message.fingerprint,
+                    status,
+                    message.message_id,
+                    message.pdf_sha256,
+                    json.dumps(message.headline, sort_keys=True),
+                    json.dumps(message.inputs, sort_keys=True),
+                    now,
+                ),
+            )
 
     def rows(self) -> list[DeliveryRecord]:
         with self._connect() as conn:
-            rows = conn.execute(_SELECT + " ORDER BY report_key, recipient").fetchall()
+            rows = conn.execute(_ALL).fetchall()
         return [self._record(row) for row in rows]
+
+    def alerted(self, alert_key: str) -> bool:
+        with self._connect() as conn:
+            return conn.execute("SELECT 1 FROM alerts WHERE alert_key = ?", (alert_key,)).fetchone() is not None
+
+    def record_alert(self, alert_key: str, message_id: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._connect() as conn:
+            conn.execute("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?)", (alert_key, message_id, now))
+
+    def accept_file(self, file_sha256: str, source_file: str, note: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO accepted_files VALUES (?, ?, ?, ?)", (file_sha256, source_file, note, now)
+            )
+
+    def accepted_files(self) -> dict[str, str]:
+        """file hash -> file name of every accepted file."""
+        with self._connect() as conn:
+            return dict(conn.execute("SELECT file_sha256, source_file FROM accepted_files").fetchall())
 
 
 # --- messages -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Pending:
-    recipient: Recipient
+class OutgoingMessage:
+    """One email to one person, with what the ledger keeps about it."""
+
+    report_key: str
+    recipient: Contact
+    kind: Kind
+    fingerprint: str
+    subject: str
+    body_text: str
     message_id: str
-    message: EmailMessage
+    attachment: bytes | None = None  # a PDF; None for alerts
+    attachment_filename: str = ""
+    pdf_sha256: str = ""
+    headline: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, int] = field(default_factory=dict)
+    outbox_name: str = ""  # file name in the outbox folder of the report key
 
 
 def _read_pdf(path: Path) -> bytes:
@@ -169,22 +266,25 @@ def _read_pdf(path: Path) -> bytes:
     return data
 
 
-def _message_id(report_key: str, address: str, pdf_sha256: str, marker: str, sender: str) -> str:
-    # Same inputs -> same Message-ID, so a retried or duplicated send is recognisable downstream.
-    digest = hashlib.sha256("\n".join((report_key, _ledger_key(address), pdf_sha256, marker)).encode()).hexdigest()
+def message_id_for(*parts: str, sender: str) -> str:
+    """Same inputs -> same Message-ID, so a retried or duplicated send is recognisable downstream."""
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"<{digest[:40]}.csat@{sender.rpartition('@')[2]}>"
 
 
-def _build_message(email: ReportEmail, sender: str, recipient: Recipient, pdf: bytes, message_id: str) -> EmailMessage:
+def _build_message(item: OutgoingMessage, sender: str) -> EmailMessage:
     message = EmailMessage()  # policy.default: rejects CR/LF in headers, encodes non-ASCII
-    message["Subject"] = email.subject
+    message["Subject"] = item.subject
     message["From"] = sender
     # Address() quotes display names with commas ("Maria Tamm, CEO") and encodes diacritics.
-    message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
+    message["To"] = Address(display_name=item.recipient.name, addr_spec=item.recipient.email)
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = message_id
-    message.set_content(email.body_text)
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=email.pdf_filename)
+    message["Message-ID"] = item.message_id
+    message.set_content(item.body_text)
+    if item.attachment is not None:
+        message.add_attachment(
+            item.attachment, maintype="application", subtype="pdf", filename=item.attachment_filename
+        )
     return message
 
 
@@ -192,13 +292,18 @@ def _wire_size(message: EmailMessage) -> int:
     return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
 
 
-def _safe_name(text: str) -> str:
-    # One path component: no separators, no "..", no hidden files.
-    return re.sub(r"[^\w.@+-]", "_", text.replace("/", "__")).lstrip(".") or "_"
+def outbox_path(outbox: Path, report_key: str, name: str) -> Path:
+    """`<outbox>/<report key as one bounded folder name>/<name>`: unique per report, never outside the outbox."""
+    return outbox / key_folder(report_key) / name
 
 
-def outbox_path(outbox: Path, report_key: str, address: str) -> Path:
-    return outbox / _safe_name(report_key) / f"{_safe_name(_ledger_key(address))}.eml"
+def _outbox_name(address: str, kind: Kind, message_id: str) -> str:
+    """'ceo@northwind.example--report-1a2b3c4d5e.eml': the address as written when it is a safe name."""
+    address = _ledger_key(address)
+    safe = _SAFE_ADDRESS.sub("_", address).lstrip(".")
+    if safe != address or len(safe) > 100:
+        safe = name_part(address, 80)
+    return f"{safe}--{kind}-{message_id[1:11]}.eml"
 
 
 # --- SMTP -----------------------------------------------------------------------------
@@ -250,43 +355,42 @@ def _connect(smtp: Smtp) -> smtplib.SMTP:
     return conn
 
 
-def _preflight(email: ReportEmail, smtp: Smtp, pending: list[_Pending]) -> None:
+def _preflight(label: str, smtp: Smtp, pending: Sequence[tuple[OutgoingMessage, EmailMessage]]) -> None:
     if smtp.user and smtp.security == "none":
         raise DeliveryError(
-            f"{email.report_key}: refusing to send the SMTP password unencrypted "
+            f"{label}: refusing to send the SMTP password unencrypted "
             "(delivery.smtp.security is 'none' but user is set); nothing was sent"
         )
     if smtp.user and not smtp.password():
         raise DeliveryError(
-            f"{email.report_key}: delivery.smtp.user is set but the environment variable "
+            f"{label}: delivery.smtp.user is set but the environment variable "
             f"{smtp.password_env} is empty; nothing was sent"
         )
-    for item in pending:
-        size = _wire_size(item.message)
+    for item, message in pending:
+        size = _wire_size(message)
         if size > smtp.max_message_bytes:
             raise DeliveryError(
-                f"{email.report_key}: the message to {item.recipient.email} is {size:,} bytes encoded "
-                f"(PDF {email.pdf_path.name} plus ~37 % base64 overhead), over delivery.smtp.max_message_bytes "
+                f"{label}: the message to {item.recipient.email} is {size:,} bytes encoded "
+                f"(PDF {item.attachment_filename} plus ~37 % base64 overhead), over delivery.smtp.max_message_bytes "
                 f"({smtp.max_message_bytes:,}); nothing was sent"
             )
 
 
 def _send_smtp(
-    email: ReportEmail,
+    label: str,
     delivery: Delivery,
-    pending: list[_Pending],
-    ledger: DeliveryLedger,
+    pending: Sequence[tuple[OutgoingMessage, EmailMessage]],
+    on_sent: Callable[[OutgoingMessage], None],
     *,
-    pdf_sha256: str,
     sleep: Callable[[float], None],
-) -> tuple[list[DeliveryOutcome], dict[str, str]]:
+) -> tuple[list[OutgoingMessage], dict[str, str]]:
     smtp = delivery.smtp
     assert smtp is not None
-    sent: list[DeliveryOutcome] = []
+    sent: list[OutgoingMessage] = []
     failures: dict[str, str] = {}
     conn: smtplib.SMTP | None = None
     try:
-        for index, item in enumerate(pending):
+        for index, (item, message) in enumerate(pending):
             address = item.recipient.email
             delay = smtp.retry_delay_seconds
             for attempt in range(1, smtp.retries + 2):
@@ -295,7 +399,7 @@ def _send_smtp(
                     if conn is None:
                         conn = _connect(smtp)
                     connecting = False
-                    refused = conn.send_message(item.message, from_addr=delivery.sender, to_addrs=[address])
+                    refused = conn.send_message(message, from_addr=delivery.sender, to_addrs=[address])
                     if refused:
                         raise smtplib.SMTPRecipientsRefused(refused)
                 except (smtplib.SMTPException, OSError) as exc:
@@ -306,7 +410,7 @@ def _send_smtp(
                     if transient and attempt <= smtp.retries:
                         logger.warning(
                             "%s: attempt %d for %s failed (%s); retrying in %.1f s",
-                            email.report_key,
+                            label,
                             attempt,
                             address,
                             reason,
@@ -315,18 +419,18 @@ def _send_smtp(
                         sleep(delay)
                         delay *= 2
                         continue
-                    logger.error("%s: not delivered to %s: %s", email.report_key, address, reason)
+                    logger.error("%s: not delivered to %s: %s", label, address, reason)
                     failures[address] = reason
                     if connecting:
                         # Cannot reach or log in to the server: the same holds for everyone left.
-                        for rest in pending[index + 1 :]:
+                        for rest, _ in pending[index + 1 :]:
                             failures[rest.recipient.email] = f"not attempted ({reason})"
                         return sent, failures
                     break
                 # The server said 250: record before anything else can fail.
-                ledger.record(email.report_key, address, "sent", item.message_id, pdf_sha256)
-                logger.info("%s: sent to %s %s", email.report_key, address, item.message_id)
-                sent.append(DeliveryOutcome(address, "sent", item.message_id, None))
+                on_sent(item)
+                logger.info("%s: sent to %s %s", label, address, item.message_id)
+                sent.append(item)
                 break
     finally:
         if conn is not None:
@@ -336,7 +440,78 @@ def _send_smtp(
     return sent, failures
 
 
-# --- entry point ----------------------------------------------------------------------
+def send_messages(
+    label: str,
+    items: Sequence[OutgoingMessage],
+    delivery: Delivery,
+    outbox: Path,
+    on_sent: Callable[[OutgoingMessage, Literal["sent", "written_to_outbox"]], None],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[dict[str, tuple[Literal["sent", "written_to_outbox"], Path | None]], dict[str, str]]:
+    """Send each message (SMTP) or write it to the outbox; `on_sent` runs right after each acceptance.
+
+    Returns (message_id -> (status, outbox path)) for the delivered ones and (address -> reason)
+    for the failed ones.
+    """
+    built = [(item, _build_message(item, delivery.sender)) for item in items]
+    done: dict[str, tuple[Literal["sent", "written_to_outbox"], Path | None]] = {}
+    if delivery.smtp is None:
+        for item, message in built:
+            path = atomic_write_bytes(outbox_path(outbox, item.report_key, item.outbox_name), message.as_bytes())
+            on_sent(item, "written_to_outbox")
+            logger.info("%s: wrote %s for %s", label, path, item.recipient.email)
+            done[item.message_id] = ("written_to_outbox", path)
+        return done, {}
+    if not built:
+        return done, {}
+    _preflight(label, delivery.smtp, built)
+    sent, failures = _send_smtp(label, delivery, built, lambda item: on_sent(item, "sent"), sleep=sleep)
+    done.update((item.message_id, ("sent", None)) for item in sent)
+    return done, failures
+
+
+# --- reports --------------------------------------------------------------------------
+
+# Text of a correction for someone who holds `previous`: (subject, body).
+CorrectionText = Callable[[ReportEmail, DeliveryRecord], tuple[str, str]]
+
+
+def plain_correction(email: ReportEmail, previous: DeliveryRecord) -> tuple[str, str]:
+    """A minimal correction text (the pipeline passes a richer one with figures and reasons)."""
+    when = previous.delivered_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Correction: {email.subject}",
+        f"Correction: this report replaces the one sent to you on {when}.\n\n{email.body_text}",
+    )
+
+
+def largest_move(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> float | None:
+    """The largest change, in points, of a headline figure both versions have (None: nothing comparable)."""
+    moves = [
+        abs(after[name]["points"] - figure["points"])
+        for name, figure in before.items()
+        if name in after and figure.get("points") is not None and after[name].get("points") is not None
+    ]
+    return max(moves) if moves else None
+
+
+def _decide(
+    previous: DeliveryRecord | None, fingerprint: str, email: ReportEmail, corrections: Corrections, resend: bool
+) -> Kind | Literal["already_delivered", "withheld"]:
+    if resend:
+        return "resend"
+    if previous is None:
+        return "report"
+    if previous.fingerprint == fingerprint:
+        return "already_delivered"
+    if corrections.send == "never":
+        return "withheld"
+    if corrections.send == "threshold":
+        moved = largest_move(previous.headline, email.headline)
+        if moved is None or moved <= corrections.threshold_pts:
+            return "withheld"
+    return "correction"
 
 
 def deliver_report(
@@ -346,56 +521,81 @@ def deliver_report(
     ledger: DeliveryLedger,
     *,
     resend: bool = False,
+    corrections: Corrections | None = None,
+    correction_text: CorrectionText = plain_correction,
+    dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[DeliveryOutcome]:
-    """Deliver `email` to every recipient not yet in the ledger (all of them when `resend`).
+    """Deliver `email` to every recipient in `delivery` who does not hold this content yet.
 
-    Returns one outcome per distinct recipient, in configuration order. Raises DeliveryError
-    after trying everyone if any recipient failed; those delivered are in the ledger.
+    Per recipient: nothing held -> the report; this content held -> nothing
+    (`already_delivered`); other content held -> a correction, or `withheld` when the
+    correction policy says so (the caller reports those as outdated); `resend` -> again.
+    `dry_run` decides without sending (status `planned`). Returns one outcome per distinct
+    recipient, in configuration order. Raises DeliveryError after trying everyone if any
+    recipient failed; those delivered are in the ledger.
     """
     pdf = _read_pdf(email.pdf_path)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    fingerprint = email.fingerprint or pdf_sha256
+    policy = corrections or delivery.corrections
     # A deliberate resend is a distinct message; one marker per call keeps retries identical.
     marker = f"resend {datetime.now(UTC).isoformat()}" if resend else ""
 
     outcomes: dict[str, DeliveryOutcome] = {}
-    pending: list[_Pending] = []
+    pending: list[OutgoingMessage] = []
+    held: dict[str, DeliveryRecord | None] = {}  # recipient -> the version they hold
     for recipient in delivery.recipients:
         key = _ledger_key(recipient.email)
-        if key in outcomes or any(_ledger_key(p.recipient.email) == key for p in pending):
+        if key in held:
             logger.warning("%s: %s is listed twice; delivering once", email.report_key, recipient.email)
             continue
-        prior = None if resend else ledger.delivered(email.report_key, key)
-        if prior is not None:
-            if prior.pdf_sha256 != pdf_sha256:
-                logger.warning(
-                    "%s: %s already received an earlier version of this report on %s; "
-                    "use resend to deliver the new one",
-                    email.report_key,
-                    recipient.email,
-                    prior.delivered_at.isoformat(),
-                )
-            outcomes[key] = DeliveryOutcome(recipient.email, "already_delivered", prior.message_id, None)
+        previous = held[key] = ledger.latest(email.report_key, key)
+        decision = _decide(previous, fingerprint, email, policy, resend)
+        if decision == "already_delivered" and previous is not None:
+            outcomes[key] = DeliveryOutcome(recipient.email, decision, previous.message_id, None, previous.kind)
             continue
-        message_id = _message_id(email.report_key, recipient.email, pdf_sha256, marker, delivery.sender)
-        message = _build_message(email, delivery.sender, recipient, pdf, message_id)
-        pending.append(_Pending(recipient, message_id, message))
+        if decision == "withheld":
+            logger.warning(
+                "%s: %s holds an outdated version (delivered %s); not corrected (delivery.corrections.send: %s)",
+                email.report_key,
+                recipient.email,
+                previous.delivered_at.isoformat(timespec="seconds") if previous else "?",
+                policy.send,
+            )
+            outcomes[key] = DeliveryOutcome(recipient.email, "withheld", "", None, "correction", previous)
+            continue
+        subject, body = (email.subject, email.body_text)
+        if decision == "correction" and previous is not None:
+            subject, body = correction_text(email, previous)
+        message_id = message_id_for(email.report_key, key, fingerprint, decision, marker, sender=delivery.sender)
+        item = OutgoingMessage(
+            report_key=email.report_key,
+            recipient=recipient,
+            kind=decision,
+            fingerprint=fingerprint,
+            subject=subject,
+            body_text=body,
+            message_id=message_id,
+            attachment=pdf,
+            attachment_filename=email.pdf_filename,
+            pdf_sha256=pdf_sha256,
+            headline=email.headline,
+            inputs=email.inputs,
+            outbox_name=_outbox_name(recipient.email, decision, message_id),
+        )
+        if dry_run:
+            outcomes[key] = DeliveryOutcome(recipient.email, "planned", message_id, None, decision, previous)
+            continue
+        pending.append(item)
 
-    failures: dict[str, str] = {}
-    if delivery.smtp is None:
-        for item in pending:
-            path = atomic_write_bytes(
-                outbox_path(outbox, email.report_key, item.recipient.email), item.message.as_bytes()
-            )
-            ledger.record(email.report_key, item.recipient.email, "written_to_outbox", item.message_id, pdf_sha256)
-            logger.info("%s: wrote %s for %s", email.report_key, path, item.recipient.email)
+    delivered, failures = send_messages(email.report_key, pending, delivery, outbox, ledger.record, sleep=sleep)
+    for item in pending:
+        if item.message_id in delivered:
+            status, path = delivered[item.message_id]
             outcomes[_ledger_key(item.recipient.email)] = DeliveryOutcome(
-                item.recipient.email, "written_to_outbox", item.message_id, path
+                item.recipient.email, status, item.message_id, path, item.kind, held[_ledger_key(item.recipient.email)]
             )
-    elif pending:
-        _preflight(email, delivery.smtp, pending)
-        sent, failures = _send_smtp(email, delivery, pending, ledger, pdf_sha256=pdf_sha256, sleep=sleep)
-        outcomes.update((_ledger_key(o.recipient), o) for o in sent)
 
     ordered = [outcomes[k] for k in dict.fromkeys(_ledger_key(r.email) for r in delivery.recipients) if k in outcomes]
     if failures:
@@ -408,3 +608,37 @@ def deliver_report(
             ordered,
         )
     return ordered
+
+
+def send_alert(
+    alert_key: str,
+    subject: str,
+    body: str,
+    delivery: Delivery,
+    outbox: Path,
+    ledger: DeliveryLedger,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryOutcome:
+    """Email the configured owner (once per `alert_key`); raises DeliveryError if it cannot be delivered."""
+    message_id = message_id_for("alert", alert_key, sender=delivery.sender)
+    owner = delivery.owner
+    if ledger.alerted(alert_key):
+        return DeliveryOutcome(owner.email, "already_delivered", message_id, None)
+    item = OutgoingMessage(
+        report_key="alerts",
+        recipient=owner,
+        kind="report",
+        fingerprint=alert_key,
+        subject=subject,
+        body_text=body,
+        message_id=message_id,
+        outbox_name=f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{name_part(alert_key, 60)}.eml",
+    )
+    delivered, failures = send_messages(
+        "owner alert", [item], delivery, outbox, lambda i, _: ledger.record_alert(alert_key, i.message_id), sleep=sleep
+    )
+    if failures:
+        raise DeliveryError(f"owner alert to {owner.email} not delivered: {failures[owner.email]}", failures)
+    status, path = delivered[message_id]
+    return DeliveryOutcome(owner.email, status, message_id, path)

@@ -32,6 +32,7 @@ import polars as pl
 from xlsxwriter import Workbook
 
 from flows.files import atomic_write_bytes
+from flows.inbox import touch_ready_marker
 
 QUESTIONS = (
     "overall_satisfaction",
@@ -504,7 +505,14 @@ def write_demo_exports(inbox: Path, seed: int = 2026) -> list[Path]:
             df.filter((year == 2025) & ~online_2025 & (pl.col("segment") == "Rīga"))
         ),
     }
-    return [atomic_write_bytes(Path(inbox) / name, data) for name, data in files.items()]
+    return [_deliver_to_inbox(Path(inbox) / name, data) for name, data in files.items()]
+
+
+def _deliver_to_inbox(path: Path, data: bytes) -> Path:
+    """Write an export as a sender should: the whole file first, then its ready marker (flows.inbox)."""
+    atomic_write_bytes(path, data)
+    touch_ready_marker(path)
+    return path
 
 
 def write_benchmark_exports(inbox: Path, responses: int = 1_000_000, seed: int = 2026) -> list[Path]:
@@ -524,6 +532,6 @@ def write_benchmark_exports(inbox: Path, responses: int = 1_000_000, seed: int =
         as_csv = _export(
             part.tail(part.height - half), csv_headers, labels, _local().dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
         )
-        paths.append(atomic_write_bytes(Path(inbox) / f"bench_{y}_a.parquet", _bytes(as_parquet.write_parquet)))
-        paths.append(atomic_write_bytes(Path(inbox) / f"bench_{y}_b.csv", _bytes(as_csv.write_csv)))
+        paths.append(_deliver_to_inbox(Path(inbox) / f"bench_{y}_a.parquet", _bytes(as_parquet.write_parquet)))
+        paths.append(_deliver_to_inbox(Path(inbox) / f"bench_{y}_b.csv", _bytes(as_csv.write_csv)))
     return paths

@@ -9,25 +9,60 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write to a temp file in the same folder, fsync, then os.replace over `path`.
+def _file_mode() -> int:
+    # mkstemp creates 0600 files; a report should get the permissions any new file gets here.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
-    On any failure (disk full included) the temp file is removed and a previous
-    `path` is left intact.
+
+def atomic_write_many(contents: dict[Path, bytes]) -> None:
+    """Write several files so that they change together: every temp file first, then the renames.
+
+    Each temp file sits in its target's folder and is fsynced. A failure while writing (disk
+    full included) removes every temp file and leaves all the previous files intact. The
+    renames run in the given order, so put a manifest last: a process killed between two
+    renames leaves a manifest that no longer matches, which the next run detects.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temps: dict[Path, str] = {}
+    mode = _file_mode()
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
+        for path, data in contents.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps[path] = tmp_name
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fchmod(tmp.fileno(), mode)
+                os.fsync(tmp.fileno())
+        for path, tmp_name in temps.items():
+            os.replace(tmp_name, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        for tmp_name in temps.values():  # the ones already renamed are gone under this name
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write one file atomically (see atomic_write_many); a previous `path` stays intact on failure."""
+    atomic_write_many({path: data})
     return path
+
+
+def sweep_temp_files(*folders: Path) -> list[Path]:
+    """Remove temp files a killed run left behind (`.NAME.XXXX.tmp`); call only while holding the run lock."""
+    removed = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob(".*.tmp"):
+            if path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                removed.append(path)
+    return removed
 
 
 def sha256_file(path: Path) -> str:

@@ -3,26 +3,28 @@
 Every value stays a string here; typing and validation happen in the pure staging
 transform, so a bad value becomes a quarantined row with a reason, not a crash. A
 file that cannot be read as a table at all raises `UnreadableExport` with the file,
-the line and what was expected.
+the line and what was expected - never the file's content (customer text), which is why
+parser errors are reduced to their kind and position.
 """
 
 from __future__ import annotations
 
+import codecs
+import hashlib
 import io
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import charset_normalizer
 import fastexcel
 import polars as pl
 
-from flows.files import sha256_file
 from flows.settings import Columns, Settings
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
 DELIMITERS = (",", ";", "\t", "|")
-_WORD = re.compile(r"\w+")
 BASE_FIELDS = ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")
 REQUIRED_FIELDS = ("response_id", "submitted_at", "segment", "mode")
 
@@ -40,69 +42,227 @@ class RawExport:
     encoding: str | None = None
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def inbox_files(inbox: Path) -> list[Path]:
-    """Every regular file in the inbox except hidden and editor lock files, sorted by name."""
-    if not inbox.is_dir():
-        return []
-    return sorted(
-        p for p in inbox.iterdir() if p.is_file() and not p.name.startswith((".", "~$")) and not p.name.endswith("#")
-    )
+    encoding_reason: str | None = None  # why this encoding (byte-order mark, valid UTF-8, detected, configured)
 
 
 # --- decoding ---------------------------------------------------------------------------
 
+# csv.encoding value -> Python codec. "auto" decides among these (see decode_text).
+CODECS = {
+    "utf-8": "utf-8",
+    "utf-16": "utf-16",
+    "utf-32": "utf-32",
+    "cp1250": "cp1250",
+    "cp1251": "cp1251",
+    "cp1252": "cp1252",
+    "cp1257": "cp1257",
+    "latin-1": "latin-1",
+    "iso-8859-13": "iso8859-13",
+}
+# The single-byte encodings "auto" may detect, in the order a name is recorded when several
+# read a file identically (e.g. German text is the same in cp1252, latin-1 and cp1257).
+SINGLE_BYTE = ("cp1252", "latin-1", "cp1257", "iso-8859-13", "cp1250", "cp1251")
+# UTF-32 LE before UTF-16 LE: its mark starts with the UTF-16 LE one.
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+# charset-normalizer's mess ratio ("chaos", 0-1) above which a reading is not text in that
+# encoding (its own default). Below it the ratio is too erratic on short CSV files to rank
+# readings (docs/configuration.md): detection accepts only a reading that is the one left.
+MAX_MESS = 0.2
+DETECTION_SAMPLE_BYTES = 1 << 20  # detection reads at most this much of the non-ASCII lines
+MAX_ACCENTED = 0.35  # European Latin text has far fewer accented letters; Cyrillic read as Latin far more
+_LETTERS = re.compile(r"[^\W\d_]+")
+_NON_ASCII_LINES = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+SETTING = "csv.encoding in config/pipeline.yaml"
 
-def decode_text(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
-    """Decode CSV bytes; 'auto' accepts UTF-8 (BOM or not) or Cyrillic cp1251, else refuses loudly."""
-    if encoding in ("auto", "utf-8"):
-        try:
-            return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            if encoding == "utf-8" or _mostly_utf8(data):
-                raise UnreadableExport(
-                    f"{path.name}: line {line}: not valid UTF-8 (byte {exc.start}); the rest of the file is UTF-8, "
-                    "so this looks like damage - fix or re-export the file"
-                ) from None
-            text = data.decode("cp1251", errors="strict") if _looks_cp1251(data) else None
-            if text is None:
-                raise UnreadableExport(
-                    f"{path.name}: line {line}: not valid UTF-8 and not a Cyrillic cp1251 file; "
-                    "set csv.encoding in config/pipeline.yaml (utf-8, cp1251 or latin-1)"
-                ) from None
-            return text, "cp1251"
+
+@dataclass(frozen=True)
+class Decoded:
+    """A CSV export's text, the encoding it was read in, and why that one."""
+
+    text: str
+    encoding: str  # codec name recorded in ingest_files
+    reason: str  # why this encoding: shown by `csat validate`
+
+
+def decode_text(path: Path, data: bytes, setting: str) -> Decoded:
+    """Decode CSV bytes as configured, or under 'auto' by evidence only; anything unclear raises UnreadableExport.
+
+    'auto': a byte-order mark decides; else UTF-16 without a mark when unmistakable; else
+    strict UTF-8 (UTF-8 with a few bad bytes is damage, rejected); else the readings in the
+    single-byte encodings of SINGLE_BYTE, accepted only when every reading but one (or one
+    group of identical ones) is ruled out (`_detect_single_byte`).
+    """
+    bom = next(((mark, codec) for mark, codec in BOMS if data.startswith(mark)), None)
+    if setting != "auto":
+        return _decode_configured(path, data, setting, bom)
+    if bom:
+        return _strict(path, data[len(bom[0]) :], bom[1], "byte-order mark")
+    if utf16 := _bomless_utf16(data):
+        return _strict(path, data, utf16, "UTF-16 without byte-order mark: every other byte of the header is NUL")
     try:
-        return data.decode(encoding), encoding
+        return Decoded(data.decode("utf-8"), "utf-8", "valid UTF-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UnreadableExport(f"{path.name}: line {line}: cannot be decoded as {encoding}") from None
+        line = _line_of(data, exc.start, "utf-8")
+        if _mostly_utf8(data):
+            raise UnreadableExport(
+                f"{path.name}: line {line}: not valid UTF-8 (byte {exc.start}); the rest of the file is UTF-8, "
+                "so this looks like damage - fix or re-export the file"
+            ) from None
+        return _detect_single_byte(path, data, line)
+
+
+def _decode_configured(path: Path, data: bytes, setting: str, bom: tuple[bytes, str] | None) -> Decoded:
+    """The configured encoding, strictly; a UTF byte-order mark picks the byte order (or contradicts the setting)."""
+    configured = "configured: csv.encoding"
+    if bom and bom[1].startswith(setting):  # utf-8 -> utf-8-sig, utf-16 -> utf-16-le/-be, utf-32 likewise
+        return _strict(path, data[len(bom[0]) :], bom[1], f"byte-order mark, {configured}")
+    if bom:
+        raise UnreadableExport(
+            f"{path.name}: line 1: the file starts with a {bom[1].removesuffix('-sig').upper()} byte-order mark "
+            f"but {SETTING} is {setting}; set it to auto or to the marked encoding"
+        )
+    if setting in ("utf-16", "utf-32"):
+        codec = _bomless_utf16(data) if setting == "utf-16" else _bomless_utf32(data)
+        if codec is None:
+            raise UnreadableExport(
+                f"{path.name}: line 1: no {setting.upper()} byte-order mark and the byte order cannot be told "
+                f"from the header; re-export the file with a byte-order mark or fix {SETTING}"
+            )
+        return _strict(path, data, codec, configured)
+    return _strict(path, data, CODECS[setting], configured, name=setting)
+
+
+def _strict(path: Path, data: bytes, codec: str, reason: str, name: str | None = None) -> Decoded:
+    """Decode every byte as `codec` (recorded as `name`, else the codec) or reject the file naming the line."""
+    try:
+        return Decoded(data.decode(codec), name or codec, reason)
+    except UnicodeDecodeError as exc:
+        line = _line_of(data, exc.start, codec)
+        raise UnreadableExport(
+            f"{path.name}: line {line}: cannot be decoded as {name or codec} (byte {exc.start}); "
+            f"re-export the file or fix {SETTING}"
+        ) from None
+
+
+def _line_of(data: bytes, position: int, codec: str) -> int:
+    """1-based line of a byte position, counted in the file's own encoding (UTF-16 newlines are two bytes)."""
+    return data[:position].decode(codec, errors="replace").count("\n") + 1
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """'utf-16-le'/'-be' when the start is unmistakably UTF-16: in the first KB nearly every high byte is NUL
+    (an ASCII header) and no low byte is; None otherwise (UTF-8 and single-byte text hold no such NULs)."""
+    head = data[: min(len(data), 1024) // 2 * 2]
+    if len(data) % 2 or len(head) < 8:
+        return None
+    for codec, low, high in (("utf-16-le", head[0::2], head[1::2]), ("utf-16-be", head[1::2], head[0::2])):
+        if high.count(0) >= 0.9 * len(high) and low.count(0) == 0:
+            return codec
+    return None
+
+
+def _bomless_utf32(data: bytes) -> str | None:
+    """The UTF-32 byte order that decodes the whole file (the other order gives code points beyond Unicode)."""
+    fits = []
+    for codec in ("utf-32-le", "utf-32-be"):
+        try:
+            data.decode(codec)
+            fits.append(codec)
+        except UnicodeDecodeError:
+            continue
+    return fits[0] if len(fits) == 1 else None
 
 
 def _mostly_utf8(data: bytes) -> bool:
-    """UTF-8 text with a few damaged bytes (decoding it as cp1251 would garble every letter)."""
+    """UTF-8 text with a few damaged bytes (decoding it as a single-byte encoding would garble every letter)."""
     text = data.decode("utf-8", errors="replace")
-    non_ascii = sum(1 for c in text if ord(c) > 127)
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
     return non_ascii > 0 and text.count("\ufffd") / non_ascii < 0.1
 
 
-def _looks_cp1251(data: bytes) -> bool:
-    """cp1251 decodes almost any bytes; accept it only for real Cyrillic words.
+def _detect_single_byte(path: Path, data: bytes, line: int) -> Decoded:
+    """The one single-byte encoding left with a plausible reading, else UnreadableExport naming the candidates.
 
-    Latin-1 accents read as cp1251 turn into Cyrillic letters inside Latin words
-    ("très" -> "trиs"): such mixed-script words mean it is not a Cyrillic file.
+    charset-normalizer reads the lines that hold non-ASCII bytes (every candidate reads ASCII
+    alike) in each encoding of SINGLE_BYTE, as one chunk (its default sampling is noisy on
+    short files), dropping messy readings and merging identical ones. Readings no real text
+    has are dropped too (`_implausible`). One distinct reading left: accepted; several: the
+    choice is ambiguous; none: no supported encoding fits.
     """
-    try:
-        text = data.decode("cp1251")
-    except UnicodeDecodeError:
-        return False
-    words = pl.Series(_WORD.findall(text), dtype=pl.String)
-    cyrillic = words.filter(words.str.contains(r"[\u0400-\u04ff]"))
-    if cyrillic.is_empty():
-        return False
-    mixed = cyrillic.str.contains(r"[A-Za-z]").mean() or 0.0
-    return mixed < 0.05
+    sample = b"\n".join(_NON_ASCII_LINES.findall(data))[:DETECTION_SAMPLE_BYTES]
+    matches = charset_normalizer.from_bytes(
+        sample,
+        steps=1,
+        chunk_size=len(sample),
+        threshold=MAX_MESS,
+        cp_isolation=[CODECS[name] for name in SINGLE_BYTE],
+        preemptive_behaviour=False,  # a customer comment saying "charset=..." must not steer it
+        enable_fallback=False,
+    )
+    readings = [(m, "/".join(_names(m.could_be_from_charset)), _implausible(str(m))) for m in matches]
+    plausible = [(m, names) for m, names, why in readings if why is None and names]
+    if len(plausible) > 1:
+        raise UnreadableExport(
+            f"{path.name}: line {line}: not valid UTF-8, and the encoding is ambiguous: "
+            f"{', '.join(names for _, names in plausible)} read the file as different, equally plausible text; "
+            f"set {SETTING} to the encoding it was saved in"
+        )
+    if not plausible:
+        raise UnreadableExport(
+            f"{path.name}: line {line}: not valid UTF-8, and none of {', '.join(SINGLE_BYTE)} reads it as plausible "
+            f"text; re-export it as UTF-8 or set {SETTING} to the encoding it was saved in"
+        )
+    [(match, names)] = plausible
+    ruled_out = [f"{n} ({why})" for _, n, why in readings if why is not None]
+    messy = [name for name in SINGLE_BYTE if not any(name in n.split("/") for _, n, _ in readings)]
+    ruled_out += [f"{'/'.join(messy)} (undecodable or mess over {MAX_MESS:.0%})"] if messy else []
+    encoding = names.split("/")[0]
+    reason = (
+        f"detected by charset-normalizer: mess {match.chaos:.1%}"
+        + (f", read identically as {names.removeprefix(encoding + '/')}" if "/" in names else "")
+        + (f"; ruled out: {', '.join(ruled_out)}" if ruled_out else "")
+    )
+    # Strictly: bytes beyond the detection sample may still be undefined in this encoding.
+    return _strict(path, data, CODECS[encoding], reason, name=encoding)
+
+
+def _names(codecs_found: list[str]) -> list[str]:
+    """Our names (SINGLE_BYTE order) for charset-normalizer's codec names."""
+    found = {codecs.lookup(c).name for c in codecs_found}
+    return [name for name in SINGLE_BYTE if codecs.lookup(CODECS[name]).name in found]
+
+
+def _implausible(text: str) -> str | None:
+    """Why no real text reads like this (a wrong code page's reading), or None.
+
+    C1 control characters (cp1252 punctuation read as latin-1); Latin and Cyrillic letters
+    inside one word ("trиs": latin-1 accents read as cp1251); Cyrillic mostly in capitals
+    (another Cyrillic code page read with the wrong table); Latin letters mostly accented
+    ("Ñïàñèáî": Cyrillic read as latin-1).
+    """
+    if re.search(r"[\x80-\x9f]", text):
+        return "control characters"
+    words = pl.Series(_LETTERS.findall(text), dtype=pl.String)
+    non_ascii = words.filter(words.str.contains(r"[^\x00-\x7f]"))
+    cyrillic = non_ascii.filter(non_ascii.str.contains(r"[\u0400-\u04ff]"))
+    if cyrillic.str.contains(r"[A-Za-z\u00c0-\u024f]").sum() >= 0.05 * max(non_ascii.len(), 1):
+        return "Latin and Cyrillic letters within words"
+    cyrillic_letters = cyrillic.str.replace_all(r"[^\u0400-\u04ff]", "")
+    if cyrillic_letters.str.count_matches(r"[\u0400-\u042f]").sum() >= 0.5 * max(
+        cyrillic_letters.str.len_chars().sum(), 1
+    ):
+        return "Cyrillic mostly capitals"
+    latin_letters = words.str.replace_all(r"[^A-Za-z\u00c0-\u024f]", "")
+    accented = latin_letters.str.count_matches(r"[\u00c0-\u024f]").sum()
+    if accented >= MAX_ACCENTED * max(latin_letters.str.len_chars().sum(), 1):
+        return f"{accented / latin_letters.str.len_chars().sum():.0%} of Latin letters accented"
+    return None
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -155,8 +315,9 @@ def _unparseable_csv(path: Path, shapes: pl.DataFrame, delimiter: str) -> str:
     return f"{path.name}: {where}; expected a CSV table delimited by {delimiter!r}, quotes only around whole fields"
 
 
-def read_csv_export(path: Path, data: bytes, settings: Settings) -> tuple[pl.DataFrame, str, str]:
-    text, encoding = decode_text(path, data, settings.pipeline.csv.encoding)
+def read_csv_export(path: Path, data: bytes, settings: Settings) -> tuple[pl.DataFrame, Decoded, str]:
+    decoded = decode_text(path, data, settings.pipeline.csv.encoding)
+    text = decoded.text
     if not text.strip():
         raise UnreadableExport(f"{path.name}: the file is empty (expected a header line and rows)")
     header_line = text.split("\n", 1)[0]
@@ -197,7 +358,7 @@ def read_csv_export(path: Path, data: bytes, settings: Settings) -> tuple[pl.Dat
         .filter(~pl.col("blank"))
         .drop("blank")
     )
-    return frame, encoding, delimiter
+    return frame, decoded, delimiter
 
 
 # --- other formats ------------------------------------------------------------------------
@@ -225,42 +386,74 @@ def _all_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def read_xlsx_export(path: Path) -> pl.DataFrame:
+def read_xlsx_export(path: Path, data: bytes) -> pl.DataFrame:
     try:
-        sheet = fastexcel.read_excel(path).load_sheet(0, dtypes="string", header_row=0)
+        sheet = fastexcel.read_excel(data).load_sheet(0, dtypes="string", header_row=0)
         frame = sheet.to_polars()
     except Exception as exc:  # fastexcel raises its own error types for every kind of damage
-        raise UnreadableExport(f"{path.name}: not a readable .xlsx workbook: {exc}") from None
+        # Its messages may quote cells (customer text): keep the kind only.
+        raise UnreadableExport(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
     # Header is sheet row 1, so data row i (0-based) is sheet row i + 2.
     return _all_strings(frame).with_columns(source_line=pl.int_range(2, frame.height + 2, dtype=pl.Int64))
 
 
 def read_json_export(path: Path, data: bytes, *, lines: bool) -> pl.DataFrame:
+    """A JSON array of objects or JSON Lines; parser errors say where, never what (they quote customer text)."""
+    kind = "JSON Lines" if lines else "JSON"
     try:
-        if lines:
-            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-            numbers = _non_blank_line_numbers(data)
-        else:
-            records = json.loads(data.decode("utf-8-sig"))
-            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-                raise UnreadableExport(f"{path.name}: expected a JSON array of objects, one per response")
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = _line_of(data, exc.start, "utf-8")
+        raise UnreadableExport(
+            f"{path.name}: line {line}: not valid UTF-8 (byte {exc.start}); {kind} must be UTF-8"
+        ) from None
+    if lines:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None)
+        except pl.exceptions.PolarsError as exc:
+            where = _first_bad_json_line(text)
+            raise UnreadableExport(
+                f"{path.name}: {where}not valid JSON Lines; expected one JSON object per line ({type(exc).__name__})"
+            ) from None
+        numbers = _non_blank_line_numbers(text)
+    else:
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UnreadableExport(
+                f"{path.name}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
+            ) from None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise UnreadableExport(f"{path.name}: expected a JSON array of objects, one per response")
+        try:
             frame = pl.DataFrame(records, infer_schema_length=None)
-            numbers = pl.int_range(1, len(records) + 1, eager=True)
-    except (pl.exceptions.PolarsError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UnreadableExport(f"{path.name}: not valid {'JSON Lines' if lines else 'JSON'}: {exc}") from None
+        except pl.exceptions.PolarsError as exc:
+            raise UnreadableExport(f"{path.name}: not a table of JSON values ({type(exc).__name__})") from None
+        numbers = pl.int_range(1, len(records) + 1, eager=True)
     return _all_strings(frame).with_columns(source_line=pl.Series(numbers, dtype=pl.Int64))
 
 
-def _non_blank_line_numbers(data: bytes) -> pl.Series:
-    lines = pl.Series(data.decode("utf-8-sig").split("\n"))
+def _first_bad_json_line(text: str) -> str:
+    """'line N: ' for the first non-blank line that is no JSON object (where the parser stopped), else ''."""
+    stripped = pl.col("text").str.strip_chars()
+    bad = (
+        pl.DataFrame({"text": text.split("\n")})
+        .with_row_index("line", offset=1)
+        .filter((stripped != "") & (~stripped.str.starts_with("{") | stripped.str.json_path_match("$").is_null()))
+    )
+    return f"line {bad['line'][0]}: " if bad.height else ""
+
+
+def _non_blank_line_numbers(text: str) -> pl.Series:
+    lines = pl.Series(text.split("\n"))
     return (pl.int_range(1, len(lines) + 1, eager=True)).filter(lines.str.strip_chars() != "")
 
 
-def read_parquet_export(path: Path) -> pl.DataFrame:
+def read_parquet_export(path: Path, data: bytes) -> pl.DataFrame:
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # damaged files surface as several arrow/polars error types
-        raise UnreadableExport(f"{path.name}: not a readable Parquet file: {exc}") from None
+        raise UnreadableExport(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
     return _all_strings(frame).with_columns(source_line=pl.int_range(1, frame.height + 1, dtype=pl.Int64))
 
 
@@ -292,29 +485,47 @@ def map_columns(path: Path, frame: pl.DataFrame, columns: Columns) -> tuple[pl.D
     return out.select(*wanted, "source_line", "shape_error"), notes
 
 
-def read_export(path: Path, settings: Settings, sha256: str | None = None) -> RawExport:
-    """Read one inbox file into a string frame with our column names, or raise UnreadableExport."""
+def content_sha256(data: bytes) -> str:
+    """The content hash that identifies an export (a file is processed once per content)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_export(path: Path, data: bytes, settings: Settings) -> RawExport:
+    """Read one export's bytes (already read from `path`) into a string frame with our column names.
+
+    Only `data` is hashed and parsed, never the file again: the recorded hash is that of
+    the bytes loaded, even if the file changes meanwhile. Raises UnreadableExport.
+    """
     suffix = path.suffix.lower()
-    digest = sha256 or sha256_file(path)
-    encoding = delimiter = None
+    digest = content_sha256(data)
+    decoded = delimiter = None
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableExport(
             f"{path.name}: unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            frame, encoding, delimiter = read_csv_export(path, path.read_bytes(), settings)
+            frame, decoded, delimiter = read_csv_export(path, data, settings)
             fmt = "csv"
         elif suffix == ".xlsx":
-            frame, fmt = read_xlsx_export(path), "xlsx"
+            frame, fmt = read_xlsx_export(path, data), "xlsx"
         elif suffix == ".json":
-            frame, fmt = read_json_export(path, path.read_bytes(), lines=False), "json"
+            frame, fmt = read_json_export(path, data, lines=False), "json"
         elif suffix in (".jsonl", ".ndjson"):
-            frame, fmt = read_json_export(path, path.read_bytes(), lines=True), "jsonl"
+            frame, fmt = read_json_export(path, data, lines=True), "jsonl"
         else:
-            frame, fmt = read_parquet_export(path), "parquet"
+            frame, fmt = read_parquet_export(path, data), "parquet"
     except UnreadableExport as exc:
         message = str(exc)
         raise UnreadableExport(message if message.startswith(path.name) else f"{path.name}: {message}") from None
     mapped, notes = map_columns(path, frame, settings.pipeline.columns)
-    return RawExport(path, digest, fmt, mapped, encoding, delimiter, notes)
+    return RawExport(
+        path,
+        digest,
+        fmt,
+        mapped,
+        decoded.encoding if decoded else None,
+        delimiter,
+        notes,
+        decoded.reason if decoded else None,
+    )

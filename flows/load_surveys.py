@@ -1,10 +1,15 @@
 """Load new survey exports from the inbox into the store: read, stage, normalise, upsert.
 
-Each file content (sha256) is processed once. Every row read is either loaded or
-quarantined with a reason; the per-file counts satisfy read = loaded + quarantined.
-Writes go answers -> responses -> quarantine -> ingest_files, each an idempotent
-upsert, and the file is marked processed last: a run killed half-way simply processes
-the file again next time, with no duplicate rows.
+Each file content (sha256) is processed once, and only once it is complete (flows.inbox).
+Every row read is either loaded or quarantined with a reason; the per-file counts satisfy
+read = loaded + quarantined, per unit and period as well (`ingest_file_units`). Writes go
+answers -> responses -> quarantine -> ingest_file_units -> ingest_files, each an
+idempotent upsert, and the file is marked processed last: a run killed half-way simply
+processes the file again next time, with no duplicate rows.
+
+Nothing in the inbox is skipped silently: each run reports files still being copied,
+files rejected whole (again every run, until fixed or accepted), files whose bytes equal
+one already loaded under another name, and hidden or temporary files.
 """
 
 from __future__ import annotations
@@ -16,26 +21,31 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.files import sha256_file
-from flows.ingest import RawExport, UnreadableExport, inbox_files, read_export
+from flows.inbox import StillChanging, read_complete, scan_inbox
+from flows.ingest import RawExport, UnreadableExport, content_sha256, read_export
 from flows.settings import Codebook, Settings
 from flows.store import Store
 from transforms.normalise import answers_long, resolve_duplicates, with_row_hash
 from transforms.staging.surveys import PeriodRules, TimestampRules, stg_survey_responses
 
 log = logging.getLogger(__name__)
+LOADED = ("new", "update", "unchanged")
 
 
 @dataclass(frozen=True)
 class FileOutcome:
     file: str
-    sha256: str
-    status: str  # loaded | rejected | already_processed
+    sha256: str  # "" when the bytes were not read (in progress, ignored)
+    status: str  # loaded | rejected | in_progress | duplicate_content | ignored
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
     duplicates_superseded: int
     message: str | None
+
+
+def _noted(path: Path, status: str, message: str, sha256: str = "") -> FileOutcome:
+    return FileOutcome(path.name, sha256, status, 0, 0, 0, 0, message)
 
 
 def codebook_frame(codebook: Codebook) -> pl.DataFrame:
@@ -77,41 +87,67 @@ def stage(exports: list[RawExport], settings: Settings) -> pl.LazyFrame:
         raw,
         codebook_frame(settings.codebook),
         mode_labels(settings),
+        settings.unit_labels(),
         TimestampRules(settings.pipeline.timestamps.date_order, settings.pipeline.timestamps.source_timezone),
         PeriodRules(settings.pipeline.periods.timezone, settings.pipeline.periods.start_month),
     )
     return with_row_hash(staged, question_ids)
 
 
-def read_new_exports(settings: Settings, store: Store) -> tuple[list[RawExport], list[FileOutcome]]:
-    """Read every inbox file whose content is not yet in the store; unreadable ones become outcomes."""
-    files = store.scan("ingest_files").select("file_sha256", "status", "message").collect()
-    loaded = set(files.filter(pl.col("status") == "loaded")["file_sha256"])
-    # Rejected files are tried again (the configuration may have been fixed); an unchanged
-    # rejection is not recorded again.
+def read_new_exports(
+    settings: Settings, store: Store, now: datetime
+) -> tuple[list[RawExport], list[FileOutcome], set[str]]:
+    """Read every complete inbox file whose content is not in the store yet.
+
+    Returns the readable exports, an outcome for everything else worth saying (rejected, in
+    progress, duplicate content, ignored), and the hashes of rejections already recorded
+    with the same message (not recorded again).
+    """
+    files = store.scan("ingest_files").select("file_sha256", "source_file", "status", "message").collect()
+    loaded = dict(files.filter(pl.col("status") == "loaded").select("file_sha256", "source_file").iter_rows())
+    # Rejected files are tried again every run (the configuration may have been fixed).
     rejected = dict(files.filter(pl.col("status") == "rejected").select("file_sha256", "message").iter_rows())
-    exports, outcomes, seen = [], [], set()
-    for path in inbox_files(settings.inbox):
-        digest = sha256_file(path)
-        if digest in loaded or digest in seen:
-            continue  # this content was loaded before (maybe under another name)
-        seen.add(digest)
+    scan = scan_inbox(settings.require_inbox(), settings.pipeline.intake, now.timestamp())
+    outcomes = [_noted(path, "ignored", why) for path, why in scan.ignored.items() if why != "ready marker"]
+    outcomes += [_noted(path, "in_progress", why) for path, why in scan.in_progress.items()]
+    exports: list[RawExport] = []
+    seen: dict[str, str] = {}
+    unchanged_rejections: set[str] = set()
+    for path in scan.complete:
         try:
-            exports.append(read_export(path, settings, digest))
+            data = read_complete(path)  # read once: the hash recorded and the rows loaded come from these bytes
+        except StillChanging as exc:
+            outcomes.append(_noted(path, "in_progress", str(exc)))
+            continue
+        digest = content_sha256(data)
+        if loaded.get(digest) == path.name:
+            continue  # loaded before: the steady state of an inbox
+        if digest in loaded or digest in seen:
+            first = loaded.get(digest) or seen[digest]
+            outcomes.append(
+                _noted(path, "duplicate_content", f"same bytes as {first}, which is loaded; not loaded again", digest)
+            )
+            continue
+        seen[digest] = path.name
+        try:
+            if not data.strip():
+                raise UnreadableExport(f"{path.name}: the file is empty (expected a header line and rows)")
+            exports.append(read_export(path, data, settings))
         except UnreadableExport as exc:
             log.warning("rejected whole file: %s", exc)
-            if rejected.get(digest) != str(exc):
-                outcomes.append(FileOutcome(path.name, digest, "rejected", 0, 0, 0, 0, str(exc)))
-    return exports, outcomes
+            outcomes.append(_noted(path, "rejected", str(exc), digest))
+            if rejected.get(digest) == str(exc):
+                unchanged_rejections.add(digest)
+    return exports, outcomes, unchanged_rejections
 
 
 def load_inbox(settings: Settings, store: Store, now: datetime | None = None) -> list[FileOutcome]:
-    """Ingest every new inbox file into the store; return one outcome per newly processed file."""
+    """Ingest every new complete inbox file into the store; return an outcome per file worth reporting."""
     now = now or datetime.now(UTC)
-    exports, outcomes = read_new_exports(settings, store)
+    exports, outcomes, unchanged = read_new_exports(settings, store, now)
     if exports:
         outcomes = _load_exports(exports, settings, store, now) + outcomes
-    _record_files(store, exports, outcomes, now)
+    _record_files(store, exports, [o for o in outcomes if o.sha256 not in unchanged], now)
     return outcomes
 
 
@@ -138,6 +174,7 @@ def _load_exports(exports: list[RawExport], settings: Settings, store: Store, no
         may_overlap=_any_stored(store, "responses", to_write),
     )
     store.upsert("quarantine", rejected)
+    store.upsert("ingest_file_units", _counts_per_unit(invalid, decided))
 
     per_file = _counts_per_file(invalid, decided)
     outcomes = []
@@ -174,8 +211,27 @@ def _quarantine_columns() -> list[pl.Expr]:
         pl.col("source_file"),
         pl.col("source_line"),
         pl.col("response_id"),
+        pl.col("segment"),
         pl.col("reason"),
     ]
+
+
+def _counts_per_unit(invalid: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
+    """Rows loaded, quarantined and superseding per file, unit and period (null: not readable)."""
+    return (
+        pl.concat(
+            [
+                invalid.select("file_sha256", "segment", "period", decision=pl.lit("invalid")),
+                decided.select("file_sha256", "segment", "period", "decision"),
+            ]
+        )
+        .group_by("file_sha256", "segment", "period")
+        .agg(
+            rows_loaded=pl.col("decision").is_in(LOADED).sum(),
+            rows_quarantined=pl.col("decision").is_in(["invalid", "duplicate"]).sum(),
+            duplicates_superseded=(pl.col("decision") == "update").sum(),
+        )
+    )
 
 
 def _counts_per_file(invalid: pl.DataFrame, decided: pl.DataFrame) -> dict[str, dict[str, int]]:
@@ -188,7 +244,7 @@ def _counts_per_file(invalid: pl.DataFrame, decided: pl.DataFrame) -> dict[str, 
         )
         .group_by("file_sha256")
         .agg(
-            loaded=pl.col("decision").is_in(["new", "update", "unchanged"]).sum(),
+            loaded=pl.col("decision").is_in(LOADED).sum(),
             quarantined=pl.col("decision").is_in(["invalid", "duplicate"]).sum(),
             superseded=(pl.col("decision") == "update").sum(),
         )
@@ -197,6 +253,8 @@ def _counts_per_file(invalid: pl.DataFrame, decided: pl.DataFrame) -> dict[str, 
 
 
 def _record_files(store: Store, exports: list[RawExport], outcomes: list[FileOutcome], now: datetime) -> None:
+    """One `ingest_files` row per file loaded or rejected (the others are not processed yet, or never will be)."""
+    outcomes = [o for o in outcomes if o.status in ("loaded", "rejected")]
     details = {e.sha256: e for e in exports}
     rows = [
         {

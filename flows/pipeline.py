@@ -1,43 +1,61 @@
-"""Prefect flows: `nightly` (ingest -> store -> metrics -> PDF -> email) and on-demand `report`.
+"""Prefect flows: `nightly` and the on-demand `report`, one recipe for both.
 
-The flow bodies read like a recipe; the work lives in plain functions (load_surveys,
-scorecard_report, render, delivery) that tests call directly. Retries are on IO tasks
-only, and only for transient OS errors: bad input fails fast. Nothing returned by a
-task is persisted (results may hold customer text); the run summary artifact holds
-counts and file names only.
+    ingest the inbox -> read the store once -> one report per scope (company, groups, units)
+    -> completeness gate -> render what changed (worker processes) -> deliver what each
+    recipient is entitled to and does not hold yet (corrections included)
+
+The work lives in plain functions (load_surveys, scorecard_report, render, delivery) that
+tests call directly; the flow bodies only sequence them. Retries are on IO tasks only, and
+only for transient OS errors: bad input fails fast. Nothing returned by a task is
+persisted (results may hold customer text); the run-summary artifact holds counts, file
+names and addresses only. A failed or held run emails the owner.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run as current_run
+from prefect.states import Completed
 
-from flows.delivery import DeliveryLedger, DeliveryOutcome, ReportEmail, deliver_report
+from flows import email_text
+from flows.delivery import DeliveryError, DeliveryLedger, DeliveryOutcome, ReportEmail, deliver_report, send_alert
+from flows.files import sweep_temp_files
 from flows.load_surveys import FileOutcome, load_inbox
-from flows.render import render_scorecard
+from flows.render import TEMPLATES_DIR, render_scorecards
 from flows.scorecard_report import (
+    NoDataError,
     ReportFiles,
+    ReportScope,
     ScorecardData,
-    file_stem,
-    gather_scorecard,
-    read_manifest,
-    report_fingerprint,
-    write_manifest,
-    write_metrics_files,
+    StoreSnapshot,
+    assets_digest,
+    content_fingerprint,
+    current_version,
+    read_snapshot,
+    report_files,
+    report_scope,
+    scope_scorecard,
+    scorecard_meta,
+    write_report_files,
 )
-from flows.settings import Recipient, Settings, default_config_dir, load_settings
+from flows.settings import ALL_UNITS, Recipient, Settings, default_config_dir, load_settings
 from flows.store import Store
-from transforms.report_context import ScorecardMeta, build_scorecard_context
-from transforms.scorecard import ALL
+from transforms.completeness import Issue, banner_lines, intake_issues, volume_issues
+from transforms.report_context import build_scorecard_context
 
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.EIO, errno.ESTALE}
+HELD = "held"
+log = logging.getLogger(__name__)
 
 
 def _transient_io(task: Any, task_run: Any, state: Any) -> bool:
@@ -61,19 +79,34 @@ compute_task = task(cache_policy=NO_CACHE, persist_result=False)
 class RunSummary:
     """What a run did; printed by `--json` and published (without customer text) as an artifact."""
 
-    status: str = "completed"
+    run: str = ""
+    status: str = "completed"  # completed | held | failed (a failed run raises after its artifact)
+    dry_run: bool = False
     period: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)  # what the completeness gate found
     reports: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
+    outdated: list[dict[str, Any]] = field(default_factory=list)  # recipients holding a version not corrected
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     store_versions: dict[str, int | None] = field(default_factory=dict)
+    error: str | None = None  # a failed run: the exception, for the artifact (the run itself raises)
 
     def as_dict(self) -> dict[str, Any]:
-        totals = {k: sum(f[k] for f in self.files) for k in ("rows_read", "rows_loaded", "rows_quarantined")}
-        return asdict(self) | {
-            "totals": totals,
-            "metrics_file": self.reports[0]["metrics_csv"] if self.reports else None,
-        }
+        counted = [f for f in self.files if f["status"] in ("loaded", "rejected")]
+        totals = {k: sum(f[k] for f in counted) for k in ("rows_read", "rows_loaded", "rows_quarantined")}
+        company = [r for r in self.reports if r["segment"] == ALL_UNITS] or self.reports
+        return asdict(self) | {"totals": totals, "metrics_file": company[0]["metrics_csv"] if company else None}
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    """One scope's report: its data, what it prints, where its files are, and whether they are current."""
+
+    data: ScorecardData
+    context: dict[str, Any]
+    files: ReportFiles
+    up_to_date: bool
 
 
 # --- tasks ---------------------------------------------------------------------------------
@@ -98,63 +131,87 @@ def ingest_inbox(settings: Settings, store: Store) -> list[FileOutcome]:
     return outcomes
 
 
-@compute_task(name="compute-scorecard")
-def compute_scorecard(
-    settings: Settings, store: Store, period: str, segment: str, as_of: datetime | None
-) -> ScorecardData:
-    return gather_scorecard(settings, store, period=period, segment=segment, as_of=as_of)
+@compute_task(name="read-store")
+def read_store(
+    settings: Settings, store: Store, period: str, units: tuple[str, ...] | None, as_of: datetime | None
+) -> StoreSnapshot:
+    return read_snapshot(settings, store, period=period, units=units, as_of=as_of)
 
 
-@io_task(name="render-scorecard")
-def render_scorecard_files(settings: Settings, data: ScorecardData) -> tuple[ReportFiles, dict[str, Any]]:
-    """Metrics files and PDF; an unchanged input (data, config, templates) reuses the existing files.
+@compute_task(name="build-reports")
+def build_reports(
+    settings: Settings, snapshot: StoreSnapshot, scopes: list[ReportScope], issues: list[Issue]
+) -> tuple[list[BuiltReport], list[str]]:
+    """Each scope's context (with its banner), fingerprint and files; scopes without answers are skipped."""
+    assets = assets_digest(TEMPLATES_DIR, settings.logo)
+    built, skipped = [], []
+    for scope in scopes:
+        try:
+            data = scope_scorecard(snapshot, scope, settings)
+        except NoDataError as exc:
+            skipped.append(str(exc))
+            continue
+        banner = [] if data.reproduced else banner_lines(issues, scope.unit_filter)
+        meta = scorecard_meta(settings, data, banner)
+        context = build_scorecard_context(data.metrics, data.files, data.quarantine_reasons, data.comments, meta)
+        files = report_files(settings, data)
+        fingerprint = content_fingerprint(context, data.metrics, assets)
+        on_disk = current_version(files, fingerprint)
+        # Same content: keep the files as delivered, with the data time they were made from.
+        files = replace(files, fingerprint=fingerprint, data_as_of=on_disk or files.data_as_of)
+        built.append(BuiltReport(data, context, files, on_disk is not None))
+    return built, skipped
 
-    Re-rendering identical data would only change the printed time, and the PDF on disk
-    would no longer be the one management received.
+
+@io_task(name="render-reports")
+def render_reports(settings: Settings, reports: list[BuiltReport]) -> None:
+    """Render the reports whose content changed (in worker processes) and write each one's files together."""
+    stale = [r for r in reports if not r.up_to_date]
+    pdfs = render_scorecards([(r.context, settings.logo) for r in stale])
+    for report, pdf in zip(stale, pdfs, strict=True):
+        write_report_files(report.files, pdf, report.data.metrics)
+        get_run_logger().info("wrote %s", report.files.pdf)
+    for report in reports:
+        if report.up_to_date:
+            get_run_logger().info("%s is up to date (same content)", report.files.pdf)
+
+
+@task(name="deliver-reports", cache_policy=NO_CACHE, persist_result=False)
+def deliver_reports(
+    settings: Settings,
+    emails: list[tuple[ReportEmail, list[Recipient]]],
+    *,
+    resend: bool,
+    dry_run: bool,
+) -> tuple[list[tuple[str, DeliveryOutcome]], list[str]]:
+    """Deliver every report to its recipients; returns (report key, outcome) pairs and the failures.
+
+    No Prefect retries: delivery retries transient SMTP errors itself, per recipient, and its
+    ledger makes a re-run send only what was not yet delivered. One report's failure does not
+    stop the others; the run fails at the end if any failed.
     """
-    folder = settings.reports / data.period
-    stem = file_stem("scorecard", data)
-    pdf = folder / f"{stem}.pdf"
-    fingerprint = report_fingerprint(settings, data)
-    previous = read_manifest(folder / f"{stem}.json")
-    up_to_date = previous.get("fingerprint") == fingerprint and pdf.is_file()
-    if up_to_date:
-        data = replace(data, data_as_of=datetime.fromisoformat(previous["data_as_of"]))
-    csv_path, parquet_path = write_metrics_files(data, folder)
-    context = build_scorecard_context(
-        data.metrics, data.files, data.quarantine_reasons, data.comments, scorecard_meta(settings, data)
-    )
-    if up_to_date:
-        get_run_logger().info("%s is up to date (same data, configuration and templates)", pdf)
-    else:
-        render_scorecard(context, pdf, logo=settings.logo)
-        write_manifest(folder / f"{stem}.json", fingerprint, data.data_as_of)
-        get_run_logger().info("wrote %s and %s", pdf, csv_path)
-    files = ReportFiles("scorecard", data.period, data.segment, pdf, csv_path, parquet_path, data.data_as_of)
-    return files, context
-
-
-@task(name="deliver-report", cache_policy=NO_CACHE, persist_result=False)
-def deliver(
-    settings: Settings, report: ReportFiles, context: dict[str, Any], recipients: list[Recipient] | None, resend: bool
-) -> list[DeliveryOutcome]:
-    # No Prefect retries here: delivery retries transient SMTP errors itself, per recipient,
-    # and its ledger makes a re-run send only what was not yet delivered.
-    delivery = settings.pipeline.delivery
-    if recipients is not None:
-        delivery = delivery.model_copy(update={"recipients": recipients})
-    email = ReportEmail(
-        report_key=report.key,
-        subject=email_subject(settings, report),
-        body_text=email_body(settings, report, context),
-        pdf_path=report.pdf,
-        pdf_filename=report.pdf.name,
-    )
-    ledger = DeliveryLedger(settings.store / "deliveries.sqlite")
-    outcomes = deliver_report(email, delivery, settings.outbox, ledger, resend=resend)
-    for o in outcomes:
-        get_run_logger().info("%s -> %s: %s", report.key, o.recipient, o.status)
-    return outcomes
+    ledger = DeliveryLedger(settings.ledger_path)
+    results: list[tuple[str, DeliveryOutcome]] = []
+    failures: list[str] = []
+    for email, recipients in emails:
+        delivery = settings.pipeline.delivery.model_copy(update={"recipients": recipients})
+        try:
+            outcomes = deliver_report(
+                email,
+                delivery,
+                settings.outbox,
+                ledger,
+                resend=resend,
+                correction_text=email_text.correction_text,
+                dry_run=dry_run,
+            )
+        except DeliveryError as exc:
+            failures.append(str(exc))
+            outcomes = exc.outcomes
+        results.extend((email.report_key, o) for o in outcomes)
+        for o in outcomes:
+            get_run_logger().info("%s -> %s: %s (%s)", email.report_key, o.recipient, o.status, o.kind)
+    return results, failures
 
 
 # --- flows -----------------------------------------------------------------------------------
@@ -164,78 +221,306 @@ def _load(config_dir: str | None) -> Settings:
     return load_settings(Path(config_dir) if config_dir else default_config_dir())
 
 
-@flow(name="nightly", persist_result=False, log_prints=False)
-def nightly(config_dir: str | None = None) -> dict[str, Any]:
-    """Ingest new exports, then build and deliver the scorecard for the configured period."""
+def _run_name() -> str:
+    return str(current_run.name or current_run.id or "local")
+
+
+def alert_owner_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect hook (failed or crashed run): email the owner the run, the error and what to do."""
+    try:
+        settings = _load(flow_run.parameters.get("config_dir"))
+        subject, body = email_text.failed_alert(
+            flow_run.name, flow.name, (state.message or state.name)[:1000], datetime.now(UTC)
+        )
+        ledger = DeliveryLedger(settings.ledger_path)
+        send_alert(f"failed:{flow_run.id}", subject, body, settings.pipeline.delivery, settings.outbox, ledger)
+    except Exception:  # the run has failed already; say so in the log, do not mask the first error
+        log.exception("could not alert the owner about the failed run %s", flow_run.name)
+
+
+def _entitled(settings: Settings, scope: str) -> list[Recipient]:
+    return [r for r in settings.pipeline.delivery.recipients if scope in r.scopes]
+
+
+def nightly_scopes(settings: Settings) -> list[str]:
+    """The company report and every unit or group report someone is entitled to."""
+    entitled = {s for r in settings.pipeline.delivery.recipients for s in r.scopes}
+    return [s for s in settings.scope_names if s == ALL_UNITS or s in entitled]
+
+
+@flow(
+    name="nightly",
+    persist_result=False,
+    log_prints=False,
+    on_failure=[alert_owner_on_failure],
+    on_crashed=[alert_owner_on_failure],
+)
+def nightly(config_dir: str | None = None, deliver_incomplete: bool = False, dry_run: bool = False) -> Any:
+    """Ingest new exports, then build and deliver the company report and every entitled unit's report."""
     settings = _load(config_dir)
-    store = Store(settings.store)
-    with store.run_lock():
-        summary = RunSummary()
-        summary.files = [{"source": "surveys"} | asdict(o) for o in ingest_inbox(settings, store)]
-        _report(settings, store, summary, settings.pipeline.report.period, ALL, None, None, resend=False)
-    return _finish(summary, store)
+    return _run(
+        settings,
+        scopes=nightly_scopes(settings),
+        period=settings.pipeline.report.period,
+        recipients=None,
+        as_of=None,
+        resend=False,
+        deliver_incomplete=deliver_incomplete,
+        dry_run=dry_run,
+    )
 
 
-@flow(name="report", persist_result=False, log_prints=False)
+@flow(
+    name="report",
+    persist_result=False,
+    log_prints=False,
+    on_failure=[alert_owner_on_failure],
+    on_crashed=[alert_owner_on_failure],
+)
 def report(
     config_dir: str | None = None,
     kind: str = "scorecard",
     period: str | None = None,
-    segment: str = ALL,
+    segment: str = ALL_UNITS,
     recipients: list[str] | None = None,
     as_of: datetime | None = None,
     resend: bool = False,
-) -> dict[str, Any]:
-    """Build one report on demand (a period, a segment, chosen recipients, the data as of a time)."""
+    deliver_incomplete: bool = False,
+    dry_run: bool = False,
+) -> Any:
+    """One report on demand: a period, a unit or group, chosen recipients, the data as of a time."""
     if kind != "scorecard":
         raise ValueError(f"unknown report kind {kind!r}; available: scorecard")
     settings = _load(config_dir)
+    scope = settings.resolve_scope(segment)
+    return _run(
+        settings,
+        scopes=[scope],
+        period=period or settings.pipeline.report.period,
+        recipients=_recipients(settings, recipients),
+        as_of=as_of,
+        resend=resend,
+        deliver_incomplete=deliver_incomplete,
+        dry_run=dry_run,
+    )
+
+
+def _run(
+    settings: Settings,
+    *,
+    scopes: list[str],
+    period: str,
+    recipients: list[Recipient] | None,
+    as_of: datetime | None,
+    resend: bool,
+    deliver_incomplete: bool,
+    dry_run: bool,
+) -> Any:
+    """One run under the store lock; whatever happens, Prefect gets a summary artifact of it."""
+    settings.require_inbox()
     store = Store(settings.store)
-    chosen = _recipients(settings, recipients)
+    summary = RunSummary(run=_run_name(), dry_run=dry_run)
     with store.run_lock():
-        summary = RunSummary()
-        _report(
-            settings, store, summary, period or settings.pipeline.report.period, segment, chosen, as_of, resend=resend
-        )
+        sweep_temp_files(settings.reports, settings.outbox)
+        try:
+            _produce(
+                settings, store, summary, scopes, period, recipients, as_of,
+                resend=resend, deliver_incomplete=deliver_incomplete, dry_run=dry_run,
+            )  # fmt: skip
+        except Exception as exc:
+            summary.status = "failed"
+            summary.error = f"{type(exc).__name__}: {exc}"[:1000]
+            _finish(summary, store)
+            raise
     return _finish(summary, store)
 
 
-def _report(
+def _produce(
     settings: Settings,
     store: Store,
     summary: RunSummary,
+    scopes: list[str],
     period: str,
-    segment: str,
     recipients: list[Recipient] | None,
     as_of: datetime | None,
     *,
     resend: bool,
+    deliver_incomplete: bool,
+    dry_run: bool,
 ) -> None:
-    data = compute_scorecard(settings, store, period, segment, as_of)
-    files, context = render_scorecard_files(settings, data)
-    summary.period = data.period
-    summary.reports.append(
-        {
-            "kind": files.kind,
-            "period": files.period,
-            "segment": files.segment,
-            "pdf": str(files.pdf),
-            "metrics_csv": str(files.metrics_csv),
-            "metrics_parquet": str(files.metrics_parquet),
-            "data_as_of": files.data_as_of.isoformat(timespec="seconds"),
-        }
+    """The recipe: ingest, read the store, build, gate, render, deliver (or hold)."""
+    # Even an on-demand report first loads what is waiting, so it shows the same data as the nightly.
+    outcomes = ingest_inbox(settings, store)
+    summary.files = [{"source": "surveys"} | asdict(o) for o in outcomes]
+    report_scopes = [report_scope(settings, name) for name in scopes]
+    single = report_scopes[0].unit_filter if len(report_scopes) == 1 else None
+    snapshot = read_store(settings, store, period, single, as_of)
+    summary.period = snapshot.period
+    issues = _completeness(settings, snapshot, outcomes)
+    summary.issues = [i.detail for i in issues]
+    built, skipped = build_reports(settings, snapshot, report_scopes, issues)
+    if not built:
+        raise NoDataError("; ".join(skipped))
+    render_reports(settings, built)
+    summary.reports = [_report_entry(r) for r in built] + [{"skipped": reason} for reason in skipped]
+    if recipients is None and as_of is not None:
+        recipients = []  # a reproduction is an archive copy: it goes only to addresses asked for
+    emails = [
+        (_report_email(settings, r), recipients if recipients is not None else _entitled(settings, r.data.segment))
+        for r in built
+    ]
+    planned, _ = deliver_reports(settings, emails, resend=resend, dry_run=True)
+    to_send = [(key, o) for key, o in planned if o.status == "planned"]
+    gate_holds = settings.pipeline.completeness.on_incomplete == "hold" and not deliver_incomplete
+    # Held only when something would go out: recipients already holding this content lose nothing.
+    hold = bool(issues and to_send) and gate_holds and as_of is None
+    if dry_run or hold:
+        summary.emails = [_email_entry(key, o) for key, o in planned]
+        if hold:
+            summary.status = HELD
+            _alert_held(settings, summary, issues, to_send, built, dry_run)
+        return
+    delivered, failures = deliver_reports(settings, emails, resend=resend, dry_run=False)
+    summary.emails = [_email_entry(key, o) for key, o in delivered]
+    _report_outdated(settings, summary, emails, delivered)
+    if failures:
+        raise DeliveryError(" | ".join(failures))
+
+
+def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[FileOutcome]) -> list[Issue]:
+    if snapshot.reproduced:
+        return []  # a reproduction shows the data as it was; today's inbox says nothing about it
+    limits = settings.pipeline.completeness
+    ledger = DeliveryLedger(settings.ledger_path)
+    this_run = pl.DataFrame(
+        [{"file": o.file, "file_sha256": o.sha256, "status": o.status, "message": o.message} for o in outcomes],
+        schema={"file": pl.String, "file_sha256": pl.String, "status": pl.String, "message": pl.String},
     )
-    outcomes = deliver(settings, files, context, recipients, resend)
-    summary.emails.extend(
-        {
-            "report": files.key,
-            "recipient": o.recipient,
-            "status": o.status,
-            "message_id": o.message_id,
-            "path": str(o.outbox_path) if o.outbox_path else None,
-        }
-        for o in outcomes
+    loaded = snapshot.ingest_files.filter(pl.col("status") == "loaded")
+    expected = [u.name for u in settings.pipeline.units if u.expected]
+    return intake_issues(this_run, loaded, set(ledger.accepted_files()), limits.max_quarantine_share) + volume_issues(
+        snapshot.metrics,
+        snapshot.period,
+        snapshot.previous,
+        expected,
+        settings.unit_names,
+        limits.max_volume_drop,
+        settings.pipeline.report.min_n,
     )
+
+
+def _report_email(settings: Settings, built: BuiltReport) -> ReportEmail:
+    files = built.files
+    label = "All customers" if files.segment == ALL_UNITS else files.segment[:60]
+    return ReportEmail(
+        report_key=files.key,
+        subject=email_text.report_subject(settings.pipeline.report.organisation, files),
+        body_text=email_text.report_body(files, built.context),
+        pdf_path=files.pdf,
+        pdf_filename=f"Scorecard {files.period} – {label}.pdf".replace("/", "-").replace("\\", "-"),
+        fingerprint=files.fingerprint,
+        headline=email_text.headline_figures(built.context),
+        inputs=built.data.inputs,
+    )
+
+
+def _report_entry(built: BuiltReport) -> dict[str, Any]:
+    files = built.files
+    return {
+        "kind": files.kind,
+        "period": files.period,
+        "segment": files.segment,
+        "pdf": str(files.pdf),
+        "metrics_csv": str(files.metrics_csv),
+        "metrics_parquet": str(files.metrics_parquet),
+        "data_as_of": files.data_as_of.isoformat(timespec="seconds"),
+        "rendered": not built.up_to_date,
+        "banner": built.context["meta"]["missing"],
+    }
+
+
+def _email_entry(report_key: str, outcome: DeliveryOutcome) -> dict[str, Any]:
+    return {
+        "report": report_key,
+        "recipient": outcome.recipient,
+        "status": outcome.status,
+        "kind": outcome.kind,
+        "message_id": outcome.message_id,
+        "path": str(outcome.outbox_path) if outcome.outbox_path else None,
+    }
+
+
+def _alert_held(
+    settings: Settings,
+    summary: RunSummary,
+    issues: list[Issue],
+    held: list[tuple[str, DeliveryOutcome]],
+    built: list[BuiltReport],
+    dry_run: bool,
+) -> None:
+    subject, body = email_text.held_alert(
+        summary.run,
+        [i.detail for i in issues],
+        [(key, o.recipient, o.kind) for key, o in held],
+        [str(r.files.pdf) for r in built],
+    )
+    get_run_logger().warning("delivery held: %s", "; ".join(i.detail for i in issues))
+    if dry_run:
+        summary.alerts.append({"kind": "held", "to": settings.pipeline.delivery.owner.email, "status": "planned"})
+        return
+    ledger = DeliveryLedger(settings.ledger_path)
+    alert = send_alert(
+        f"held:{current_run.id or summary.run}", subject, body, settings.pipeline.delivery, settings.outbox, ledger
+    )
+    summary.alerts.append(_alert_entry("held", alert))
+
+
+def _report_outdated(
+    settings: Settings,
+    summary: RunSummary,
+    emails: list[tuple[ReportEmail, list[Recipient]]],
+    delivered: list[tuple[str, DeliveryOutcome]],
+) -> None:
+    """Recipients the correction policy left with an outdated report: summary, log and (once) the owner's inbox."""
+    by_key = {email.report_key: email for email, _ in emails}
+    withheld: dict[str, list[DeliveryOutcome]] = {}
+    for key, outcome in delivered:
+        if outcome.status == "withheld":
+            withheld.setdefault(key, []).append(outcome)
+    ledger = DeliveryLedger(settings.ledger_path)
+    policy = settings.pipeline.delivery.corrections.send
+    for key, outcomes in withheld.items():
+        email = by_key[key]
+        holders = [o.previous for o in outcomes if o.previous is not None]
+        for o in outcomes:
+            summary.outdated.append(
+                {
+                    "report": key,
+                    "recipient": o.recipient,
+                    "holds_since": o.previous.delivered_at.isoformat() if o.previous else None,
+                }
+            )
+        get_run_logger().warning(
+            "%s: %d recipient(s) hold an outdated version (corrections: %s): %s",
+            key,
+            len(outcomes),
+            policy,
+            ", ".join(o.recipient for o in outcomes),
+        )
+        subject, body = email_text.outdated_alert(key, holders, email, policy)
+        alert = send_alert(
+            f"outdated:{key}:{email.fingerprint}", subject, body, settings.pipeline.delivery, settings.outbox, ledger
+        )
+        summary.alerts.append(_alert_entry("outdated", alert))
+
+
+def _alert_entry(kind: str, outcome: DeliveryOutcome) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "to": outcome.recipient,
+        "status": outcome.status,
+        "path": str(outcome.outbox_path) if outcome.outbox_path else None,
+    }
 
 
 def _recipients(settings: Settings, addresses: list[str] | None) -> list[Recipient] | None:
@@ -245,37 +530,18 @@ def _recipients(settings: Settings, addresses: list[str] | None) -> list[Recipie
     return [known.get(a.casefold()) or Recipient(name=a, email=a) for a in addresses]
 
 
-def _finish(summary: RunSummary, store: Store) -> dict[str, Any]:
+def _finish(summary: RunSummary, store: Store) -> Any:
     summary.store_versions = store.versions()
     result = summary.as_dict()
     create_markdown_artifact(markdown=summary_markdown(result), key="csat-run-summary", description="csat run summary")
+    if summary.status == HELD:
+        # A distinct final state: visible in Prefect and to automations as "Held", not as a success.
+        return Completed(name="Held", message="delivery held: " + "; ".join(summary.issues)[:500], data=result)
     return result
 
 
-# --- email and artifact text (numbers and file names only) -------------------------------------
-
-
-def email_subject(settings: Settings, report: ReportFiles) -> str:
-    scope = "" if report.segment == ALL else f" - {report.segment}"
-    return f"{settings.pipeline.report.organisation}: customer satisfaction scorecard {report.period}{scope}"
-
-
-def email_body(settings: Settings, report: ReportFiles, context: dict[str, Any]) -> str:
-    lines = [
-        f"Customer satisfaction scorecard {report.period}"
-        + ("" if report.segment == ALL else f" for {report.segment}"),
-        "",
-        *(f"- {context['headline'][key]['sentence']}" for key in ("csat", "nps", "mean", "responses")),
-        "",
-        "The attached PDF has the intervals, segments, collection modes, benchmarks, data quality and method.",
-        f"Data as of {report.data_as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
-        "",
-        "-- csat-pipeline (automatic message)",
-    ]
-    return "\n".join(lines)
-
-
 def summary_markdown(result: dict[str, Any]) -> str:
+    """The run summary for Prefect: file names, counts, addresses and statuses; no customer text."""
     rows = (
         "\n".join(
             f"| {f['file']} | {f['status']} | {f['rows_read']} | {f['rows_loaded']} | {f['rows_quarantined']} |"
@@ -283,39 +549,22 @@ def summary_markdown(result: dict[str, Any]) -> str:
         )
         or "| (no new files) | | | | |"
     )
-    emails = "\n".join(f"| {e['recipient']} | {e['status']} |" for e in result["emails"]) or "| (none) | |"
-    reports = "\n".join(f"- {r['kind']} {r['period']} {r['segment']}: `{r['pdf']}`" for r in result["reports"])
-    return (
-        f"# csat run: {result['status']}\n\nPeriod: {result['period']}\n\n"
-        "| file | status | read | loaded | quarantined |\n|---|---|---|---|---|\n"
-        f"{rows}\n\n## Reports\n{reports}\n\n## Emails\n| recipient | status |\n|---|---|\n{emails}\n"
+    issues = "\n".join(f"- {i}" for i in result["issues"]) or "- none"
+    emails = (
+        "\n".join(f"| {e['report']} | {e['recipient']} | {e['kind']} | {e['status']} |" for e in result["emails"])
+        or "| (none) | | | |"
     )
-
-
-def scorecard_meta(settings: Settings, data: ScorecardData) -> ScorecardMeta:
-    codebook, report_cfg = settings.codebook, settings.pipeline.report
-    overall = codebook.by_kind("overall")[0]
-    nps = codebook.by_kind("nps")
-    return ScorecardMeta(
-        organisation=report_cfg.organisation,
-        period=data.period,
-        previous_period=data.previous,
-        segment=data.segment,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        data_as_of=f"{data.data_as_of.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
-        locale=report_cfg.locale,
-        min_n=report_cfg.min_n,
-        target_csat=settings.pipeline.targets.csat_top2box,
-        target_nps=settings.pipeline.targets.nps,
-        overall_question=overall.text,
-        nps_question=nps[0].text if nps else None,
-        attributes=[(q.id, q.text, q.dimension, q.wording == "negative") for q in codebook.by_kind("attribute")],
-        benchmarks=[
-            (b.name, b.metric, b.value, b.source)
-            for b in settings.pipeline.benchmarks
-            if b.period in (None, data.period) and (b.metric != "nps" or nps)
-        ],
-        comment_max_chars=report_cfg.comment_max_chars,
-        mode_shift_warning_pts=report_cfg.mode_shift_warning_pts,
-        overall_scale=(overall.scale.min, overall.scale.max),
+    reports = "\n".join(
+        f"- {r['kind']} {r['period']} {r['segment']}: `{r['pdf']}`" if "pdf" in r else f"- skipped: {r['skipped']}"
+        for r in result["reports"]
+    )
+    outdated = "\n".join(f"- {o['report']}: {o['recipient']}" for o in result["outdated"]) or "- none"
+    error = f"Error: {result['error']}\n\n" if result["error"] else ""
+    return (
+        f"# csat run {result['run']}: {result['status']}{' (dry run)' if result['dry_run'] else ''}\n\n"
+        f"{error}Period: {result['period']}\n\n"
+        "| file | status | read | loaded | quarantined |\n|---|---|---|---|---|\n"
+        f"{rows}\n\n## Completeness\n{issues}\n\n## Reports\n{reports}\n\n"
+        f"## Emails\n| report | recipient | kind | status |\n|---|---|---|---|\n{emails}\n\n"
+        f"## Holding an outdated report\n{outdated}\n"
     )

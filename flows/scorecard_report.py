@@ -1,48 +1,99 @@
-"""Build one scorecard report from the store: metrics, metrics files, PDF, email content.
+"""Build scorecard reports from the store: one snapshot read per run, then one report per scope.
 
-Plain functions (no Prefect) so tests and the flows share one path. The store version
-read is recorded in the report and the metrics file: `csat report --as-of-version N`
-reproduces a past report from the data as it was.
+A scope is the company ('All'), a unit or a group of units. Everything a report shows is cut
+from the snapshot by its scope's units, so a unit's report holds only that unit's figures,
+comments, files and quarantined rows. Plain functions (no Prefect): tests and flows share them.
+
+A report's files (PDF, metrics CSV and Parquet, manifest) are written together: all are
+prepared first, then renamed into place, the manifest last with the hash of each file, so a
+failed render or a full disk changes nothing and a run killed between renames is detected
+(and the report rebuilt) by the next run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import io
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from flows.files import atomic_write_bytes, sha256_file
-from flows.render import TEMPLATES_DIR
-from flows.settings import Settings
+from flows.files import atomic_write_many, sha256_file
+from flows.names import report_stem
+from flows.settings import ALL_UNITS, Settings
 from flows.store import Store
-from transforms.comments import quarantine_summary, select_comments
+from transforms.comments import comment_candidates, select_comments
+from transforms.data_quality import answers_by_file, files_in_scope, period_rank, quarantine_summary
 from transforms.periods import previous_period
-from transforms.scorecard import ALL, ScorecardParameters, scorecard_metrics
+from transforms.report_context import ScorecardMeta
+from transforms.scorecard import ScorecardParameters, scorecard_metrics
+
+KIND = "scorecard"
 
 
 class NoDataError(Exception):
-    """The requested period or segment has no answers: no report rather than an empty one."""
+    """The requested period or scope has no answers: no report rather than an empty one."""
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    name: str  # 'All', a group or a unit
+    units: tuple[str, ...]
+
+    @property
+    def company(self) -> bool:
+        return self.name == ALL_UNITS
+
+    @property
+    def unit_filter(self) -> tuple[str, ...] | None:
+        """The units to cut by, None for the company (every row, also rows of units no longer configured)."""
+        return None if self.company else self.units
+
+
+def report_scope(settings: Settings, name: str) -> ReportScope:
+    return ReportScope(name, settings.units_in(name))
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """What every scorecard of one period reads from the store, read once per run."""
+
+    period: str
+    previous: str | None
+    data_as_of: datetime
+    reproduced: bool  # read "as of" a past time: written beside, never over, the current reports
+    metrics: pl.DataFrame  # every unit, group and the company total, periods up to `period`
+    comments: pl.DataFrame  # the period's commented responses
+    ingest_files: pl.DataFrame
+    file_units: pl.DataFrame
+    quarantine: pl.DataFrame
 
 
 @dataclass(frozen=True)
 class ScorecardData:
+    """One scope's cut of the snapshot: what its report prints."""
+
+    scope: ReportScope
     period: str
     previous: str | None
-    segment: str
     data_as_of: datetime
-    data_versions: dict[str, int | None]
-    reproduced: bool  # computed "as of" a past time: written beside, never over, the current report
+    reproduced: bool
     metrics: pl.DataFrame
     files: pl.DataFrame
     quarantine_reasons: pl.DataFrame
     comments: pl.DataFrame
+    inputs: dict[str, int]  # input file -> answers it contributes (a correction names them)
+
+    @property
+    def segment(self) -> str:
+        return self.scope.name
 
 
 @dataclass(frozen=True)
@@ -54,10 +105,18 @@ class ReportFiles:
     metrics_csv: Path
     metrics_parquet: Path
     data_as_of: datetime
+    fingerprint: str = ""
+    reproduced: bool = False
 
     @property
     def key(self) -> str:
-        return f"{self.kind}/{self.period}/{self.segment}"
+        """The delivery key; a reproduction has its own, so sending it never counts as holding the current report."""
+        key = f"{self.kind}/{self.period}/{self.segment}"
+        return f"{key}@as-of-{self.data_as_of.astimezone(UTC):%Y%m%dT%H%M%S}" if self.reproduced else key
+
+    @property
+    def manifest(self) -> Path:
+        return self.pdf.with_suffix(".json")
 
 
 def scorecard_parameters(settings: Settings) -> ScorecardParameters:
@@ -71,6 +130,7 @@ def scorecard_parameters(settings: Settings) -> ScorecardParameters:
         target_csat=pipeline.targets.csat_top2box,
         target_nps=pipeline.targets.nps,
         benchmarks=[(b.name, b.metric, b.value, b.period) for b in pipeline.benchmarks],
+        groups={g.name: settings.units_in(g.name) for g in pipeline.groups},
     )
 
 
@@ -100,92 +160,197 @@ def resolve_period(requested: str, available: list[str], settings: Settings, now
     return complete[-1]
 
 
+def available_periods(store: Store, units: tuple[str, ...] | None = None, as_of: datetime | None = None) -> list[str]:
+    """Periods with answers (of `units`, else of anyone), as the store was at `as_of`."""
+    if store.version("answers", as_of) is None:
+        raise NoDataError("the store holds no answers yet: drop survey exports into the inbox and run again")
+    responses = store.scan("responses", as_of)
+    if units is not None:
+        responses = responses.filter(pl.col("segment").is_in(list(units)))
+    return sorted(responses.select(pl.col("period").unique()).collect()["period"].drop_nulls().to_list())
+
+
+def read_snapshot(
+    settings: Settings,
+    store: Store,
+    *,
+    period: str = "latest",
+    units: tuple[str, ...] | None = None,
+    as_of: datetime | None = None,
+    now: datetime | None = None,
+) -> StoreSnapshot:
+    """Everything the period's scorecards need, read from the store as it was at `as_of` (default: now).
+
+    `units` narrows which periods count as available ('latest' for one unit is its latest period).
+    """
+    now = now or datetime.now(UTC)
+    available = available_periods(store, units, as_of)
+    chosen = resolve_period(period, available, settings, now)
+    in_scope = period_rank(pl.col("period")) <= period_rank(pl.lit(chosen))
+    params = scorecard_parameters(settings)
+    answers, responses = store.scan("answers", as_of), store.scan("responses", as_of)
+    metrics = scorecard_metrics(answers.filter(in_scope), responses.filter(in_scope), params)
+    comments, ingest_files, file_units, quarantine = pl.collect_all(
+        [
+            comment_candidates(responses, answers, chosen, params.overall_item),
+            store.scan("ingest_files", as_of),
+            store.scan("ingest_file_units", as_of),
+            store.scan("quarantine", as_of).select("file_sha256", "source_file", "source_line", "segment", "reason"),
+        ]
+    )
+    previous = previous_period(chosen)
+    return StoreSnapshot(
+        period=chosen,
+        previous=previous if previous in available else None,
+        # Whole seconds, rounded up, so the printed time (to the second) still includes the latest commit.
+        data_as_of=as_of or (now + timedelta(seconds=1)).replace(microsecond=0),
+        reproduced=as_of is not None,
+        metrics=metrics,
+        comments=comments,
+        ingest_files=ingest_files,
+        file_units=file_units,
+        quarantine=quarantine,
+    )
+
+
+def scope_scorecard(snapshot: StoreSnapshot, scope: ReportScope, settings: Settings) -> ScorecardData:
+    """The scope's cut of the snapshot; raises NoDataError when the scope has no answers in the period."""
+    groups = {g.name for g in settings.pipeline.groups}
+    segment = pl.col("segment")
+    if scope.company:
+        # Unit rows and the total; group roll-ups belong to the groups' own reports.
+        metrics = snapshot.metrics.filter(~segment.is_in(list(groups)))
+    elif scope.name in groups:
+        metrics = snapshot.metrics.filter(segment.is_in([*scope.units, scope.name]))
+    else:
+        metrics = snapshot.metrics.filter(segment == scope.name)
+    answered = metrics.filter(
+        (pl.col("metric") == "responses") & (pl.col("period") == snapshot.period) & (segment == scope.name)
+    )
+    if answered.is_empty():
+        raise NoDataError(f"{scope.name} has no answers for period {snapshot.period}")
+    units = scope.unit_filter
+    files_lazy = files_in_scope(snapshot.ingest_files.lazy(), snapshot.file_units.lazy(), units, snapshot.period)
+    files, reasons, comments, inputs = pl.collect_all(
+        [
+            files_lazy,
+            quarantine_summary(snapshot.quarantine.lazy(), files_lazy, units),
+            select_comments(snapshot.comments.lazy(), units, settings.pipeline.report.comments_shown),
+            answers_by_file(snapshot.file_units.lazy(), snapshot.ingest_files.lazy(), units, snapshot.period),
+        ]
+    )
+    return ScorecardData(
+        scope=scope,
+        period=snapshot.period,
+        previous=snapshot.previous,
+        data_as_of=snapshot.data_as_of,
+        reproduced=snapshot.reproduced,
+        metrics=metrics,
+        files=files,
+        quarantine_reasons=reasons,
+        comments=comments,
+        inputs=dict(inputs.iter_rows()),
+    )
+
+
 def gather_scorecard(
     settings: Settings,
     store: Store,
     *,
     period: str = "latest",
-    segment: str = ALL,
+    segment: str = ALL_UNITS,
     as_of: datetime | None = None,
     now: datetime | None = None,
 ) -> ScorecardData:
-    """Everything a scorecard needs, read from the store as it was at `as_of` (default: now)."""
-    now = now or datetime.now(UTC)
-    if store.version("answers") is None:
-        raise NoDataError("the store holds no answers yet: drop survey exports into the inbox and run again")
-    answers = store.scan("answers", as_of)
-    responses = store.scan("responses", as_of)
-    if segment != ALL:
-        # A unit's report is computed from that unit's rows only: nothing else can leak into it.
-        answers = answers.filter(pl.col("segment") == segment)
-        responses = responses.filter(pl.col("segment") == segment)
-    available = responses.select(pl.col("period").unique()).collect()["period"].to_list()
-    chosen = resolve_period(period, available, settings, now)
-    # Periods of one store share a kind ('2025' or 'FY2026'): their years order them.
-    in_scope = pl.col("period").str.strip_prefix("FY").cast(pl.Int32) <= int(chosen.removeprefix("FY"))
-    params = scorecard_parameters(settings)
-    metrics = scorecard_metrics(answers.filter(in_scope), responses.filter(in_scope), params)
-    if segment != ALL:
-        metrics = metrics.filter(pl.col("segment") == segment)
-    previous = previous_period(chosen)
-    files = store.scan("ingest_files", as_of).sort("source_file").collect()
-    quarantine = quarantine_summary(store.scan("quarantine", as_of)).collect()
-    if segment != ALL:
-        # Reasons quote cell values from every unit's rows: a unit's report shows only their kind.
-        quarantine = quarantine.with_columns(pl.col("reason").str.replace_all(r"'[^']*'", "'…'"))
-    comments = select_comments(
-        responses, answers, chosen, params.overall_item, settings.pipeline.report.comments_shown
-    ).collect()
-    return ScorecardData(
-        period=chosen,
-        previous=previous if previous in available else None,
-        segment=segment,
-        # Whole seconds, rounded up, so the printed time (to the second) still includes the latest commit.
-        data_as_of=as_of or (now + timedelta(seconds=1)).replace(microsecond=0),
-        data_versions=store.versions(as_of),
-        reproduced=as_of is not None,
-        metrics=metrics,
-        files=files,
-        quarantine_reasons=quarantine,
-        comments=comments,
+    """One scope's scorecard data straight from the store (on-demand reports, tests, benchmarks)."""
+    scope = report_scope(settings, segment)
+    snapshot = read_snapshot(settings, store, period=period, units=scope.unit_filter, as_of=as_of, now=now)
+    return scope_scorecard(snapshot, scope, settings)
+
+
+def scorecard_meta(settings: Settings, data: ScorecardData, banner: list[str] | None = None) -> ScorecardMeta:
+    codebook, report_cfg = settings.codebook, settings.pipeline.report
+    overall = codebook.by_kind("overall")[0]
+    nps = codebook.by_kind("nps")
+    return ScorecardMeta(
+        organisation=report_cfg.organisation,
+        period=data.period,
+        previous_period=data.previous,
+        segment=data.segment,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        data_as_of=f"{data.data_as_of.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+        locale=report_cfg.locale,
+        min_n=report_cfg.min_n,
+        target_csat=settings.pipeline.targets.csat_top2box,
+        target_nps=settings.pipeline.targets.nps,
+        overall_question=overall.text,
+        nps_question=nps[0].text if nps else None,
+        attributes=[(q.id, q.text, q.dimension, q.wording == "negative") for q in codebook.by_kind("attribute")],
+        benchmarks=[
+            (b.name, b.metric, b.value, b.source)
+            for b in settings.pipeline.benchmarks
+            if b.period in (None, data.period) and (b.metric != "nps" or nps)
+        ],
+        comment_max_chars=report_cfg.comment_max_chars,
+        mode_shift_warning_pts=report_cfg.mode_shift_warning_pts,
+        overall_scale=(overall.scale.min, overall.scale.max),
+        banner=tuple(banner or ()),
+        members=data.scope.units if data.scope.name in {g.name for g in settings.pipeline.groups} else (),
     )
 
 
-def slug(text: str) -> str:
-    """A file-name-safe form that keeps letters of any script ('Rīga' -> 'rīga', 'Нарва' -> 'нарва')."""
-    cleaned = re.sub(r"[\W_]+", "-", text.casefold()).strip("-")
-    return cleaned or "segment-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+# --- files ------------------------------------------------------------------------------
 
 
-def file_stem(kind: str, data: ScorecardData) -> str:
-    stem = f"{kind}_{data.period}_{slug(data.segment)}"
-    return f"{stem}_as-of-{data.data_as_of.astimezone(UTC):%Y%m%dT%H%M%S}" if data.reproduced else stem
-
-
-def write_metrics_files(data: ScorecardData, folder: Path) -> tuple[Path, Path]:
-    """The machine-readable metrics (CSV for people, Parquet for programs), written atomically."""
-    frame = data.metrics.with_columns(
-        data_as_of=pl.lit(data.data_as_of.astimezone(UTC).isoformat(timespec="seconds")),
+def report_files(settings: Settings, data: ScorecardData) -> ReportFiles:
+    """Where a scope's report files go; a reproduction ('as of') gets its own names beside the current ones."""
+    folder = settings.reports / data.period
+    suffix = f"_as-of-{data.data_as_of.astimezone(UTC):%Y%m%dT%H%M%S}" if data.reproduced else ""
+    stem = report_stem(KIND, data.period, data.segment) + suffix
+    metrics_stem = report_stem("metrics", data.period, data.segment) + suffix
+    return ReportFiles(
+        KIND,
+        data.period,
+        data.segment,
+        folder / f"{stem}.pdf",
+        folder / f"{metrics_stem}.csv",
+        folder / f"{metrics_stem}.parquet",
+        data.data_as_of,
+        reproduced=data.reproduced,
     )
-    stem = file_stem("metrics", data)
-    csv_path = atomic_write_bytes(folder / f"{stem}.csv", frame.write_csv().encode("utf-8"))
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer)
-    parquet_path = atomic_write_bytes(folder / f"{stem}.parquet", buffer.getvalue())
-    return csv_path, parquet_path
 
 
-def report_fingerprint(settings: Settings, data: ScorecardData) -> str:
-    """What a report's content depends on: store versions, scope, configuration and templates."""
+@cache
+def _tree_digest(folder: Path) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([data.period, data.segment, data.data_versions], sort_keys=True).encode())
-    for path in sorted(settings.config_dir.rglob("*")) + sorted(TEMPLATES_DIR.rglob("*")):
+    for path in sorted(folder.rglob("*")):
         if path.is_file():
-            digest.update(path.name.encode() + sha256_file(path).encode())
+            digest.update(str(path.relative_to(folder)).encode() + sha256_file(path).encode())
     return digest.hexdigest()
 
 
-def read_manifest(path: Path) -> dict[str, str]:
+def assets_digest(templates: Path, logo: Path | None) -> str:
+    """What a PDF looks like besides its context: templates, styles, fonts, the logo, WeasyPrint's version."""
+    logo_part = sha256_file(logo) if logo is not None and logo.is_file() else ""
+    renderer = importlib.metadata.version("weasyprint")
+    return hashlib.sha256(f"{_tree_digest(templates)}|{logo_part}|{renderer}".encode()).hexdigest()
+
+
+def content_fingerprint(context: dict[str, Any], metrics: pl.DataFrame, assets: str) -> str:
+    """The report's content: everything printed (but the render and data times) and the metrics file.
+
+    Equal fingerprints mean an identical report, so nothing is re-rendered or sent again;
+    a different one means recipients hold an outdated version.
+    """
+    meta = {k: v for k, v in context["meta"].items() if k not in ("generated_at", "data_as_of")}
+    printed = json.dumps({**context, "meta": meta}, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha256(printed.encode("utf-8"))
+    digest.update(metrics.write_csv().encode("utf-8"))
+    digest.update(assets.encode())
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
@@ -193,6 +358,33 @@ def read_manifest(path: Path) -> dict[str, str]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def write_manifest(path: Path, fingerprint: str, data_as_of: datetime) -> None:
-    body = {"fingerprint": fingerprint, "data_as_of": data_as_of.isoformat()}
-    atomic_write_bytes(path, json.dumps(body, indent=2).encode("utf-8"))
+def current_version(files: ReportFiles, fingerprint: str) -> datetime | None:
+    """The data time of the report on disk if it has exactly this content and its files are intact, else None."""
+    manifest = read_manifest(files.manifest)
+    if manifest.get("fingerprint") != fingerprint:
+        return None
+    hashes = manifest.get("files", {})
+    for path in (files.pdf, files.metrics_csv, files.metrics_parquet):
+        if not path.is_file() or hashes.get(path.name) != sha256_file(path):
+            return None  # a file is missing or from another version: rebuild all of them
+    return datetime.fromisoformat(manifest["data_as_of"])
+
+
+def metrics_bytes(metrics: pl.DataFrame, data_as_of: datetime) -> tuple[bytes, bytes]:
+    """The machine-readable metrics: CSV for people, Parquet for programs."""
+    frame = metrics.with_columns(data_as_of=pl.lit(data_as_of.astimezone(UTC).isoformat(timespec="seconds")))
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return frame.write_csv().encode("utf-8"), buffer.getvalue()
+
+
+def write_report_files(files: ReportFiles, pdf: bytes, metrics: pl.DataFrame) -> None:
+    """PDF, metrics files and manifest, changed together (see the module docstring)."""
+    csv, parquet = metrics_bytes(metrics, files.data_as_of)
+    contents = {files.pdf: pdf, files.metrics_csv: csv, files.metrics_parquet: parquet}
+    manifest = {
+        "fingerprint": files.fingerprint,
+        "data_as_of": files.data_as_of.isoformat(),
+        "files": {path.name: hashlib.sha256(data).hexdigest() for path, data in contents.items()},
+    }
+    atomic_write_many({**contents, files.manifest: json.dumps(manifest, indent=2).encode("utf-8")})

@@ -28,6 +28,9 @@ PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+# Unit names are free text (any script, any case) but one printable line; long names are allowed.
+UnitName = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+ALL_UNITS = "All"  # the company-wide scope; reserved, no unit or group may be called so
 EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$", max_length=254)]
 MODES = ("online", "paper", "phone", "in_person")
 ORAL_MODES = ("phone", "in_person")  # interviewer-administered: read higher (methodology.md)
@@ -172,7 +175,11 @@ class Columns(_Strict):
 
 class Csv(_Strict):
     delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
-    encoding: Literal["auto", "utf-8", "cp1251", "latin-1"] = "auto"
+    # auto: byte-order mark, else valid UTF-8, else a detection that is unambiguous or a rejection
+    # (flows/ingest.py decode_text); any other value is used as is, strictly.
+    encoding: Literal[
+        "auto", "utf-8", "utf-16", "utf-32", "cp1250", "cp1251", "cp1252", "cp1257", "latin-1", "iso-8859-13"
+    ] = "auto"
 
 
 class Benchmark(_Strict):
@@ -201,9 +208,28 @@ class Report(_Strict):
     comment_max_chars: int = Field(default=400, ge=40, le=2000)
 
 
-class Recipient(_Strict):
+class Contact(_Strict):
     name: str = Field(min_length=1, max_length=120)
     email: EmailAddress
+
+
+class Recipient(Contact):
+    # "all": the company-wide report; else the units or groups whose reports this person receives.
+    units: Literal["all"] | list[UnitName] = "all"
+
+    @property
+    def scopes(self) -> list[str]:
+        """Report scopes this recipient is entitled to: 'All' or unit / group names."""
+        return [ALL_UNITS] if self.units == "all" else list(dict.fromkeys(self.units))
+
+
+class Corrections(_Strict):
+    """What happens when a delivered report changes (late or corrected rows, a configuration change)."""
+
+    # always: send the corrected report; threshold: only when a headline figure moves by more than
+    # threshold_pts; never: send nothing, and the run says who holds an outdated report.
+    send: Literal["always", "threshold", "never"] = "always"
+    threshold_pts: float = Field(default=1.0, gt=0, le=100)  # CSAT / NPS points
 
 
 class Smtp(_Strict):
@@ -223,15 +249,63 @@ class Smtp(_Strict):
 
 class Delivery(_Strict):
     sender: EmailAddress
+    owner: Contact  # told (by email, same transport) about every failed or held run
     recipients: list[Recipient] = Field(min_length=1)
     smtp: Smtp | None = None  # absent: messages are written as .eml files to the outbox
+    corrections: Corrections = Corrections()
+
+
+_CRON_FORM = "a 5-field cron 'minute hour day-of-month month day-of-week' such as '30 4 * * *' (04:30 daily)"
+
+
+def _check_cron(value: str) -> str:
+    """The cron Prefect 3.8 accepts, checked with cronsim so that loading a configuration needs no Prefect.
+
+    Prefect validates with its vendored croniter and refuses random ('R') and hashed ('H')
+    fields. cronsim is stricter in places (it refuses 31 February, '?', wrapping ranges such
+    as '5-1'), which is fine; the few cronsim extensions croniter refuses are refused here too.
+    """
+    import re
+    from datetime import UTC, datetime
+
+    from cronsim import CronSim, CronSimError
+
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected {_CRON_FORM}; this has {len(fields)} field(s)")
+    if any(re.match(r"^[HR](\(|/|$)", f, re.IGNORECASE) for f in fields):
+        raise ValueError(f"expected {_CRON_FORM}; random 'R' and hashed 'H' fields are not supported by Prefect")
+    dom, dow = fields[2].upper(), fields[4].upper()
+    if "W" in dom or ("L" in dom and dom != "L") or "L" in dow or ("#" in dow and "," in dow):
+        raise ValueError(
+            f"expected {_CRON_FORM}; Prefect supports 'L' only as a whole day-of-month field, "
+            "no 'W' or 'L' in day-of-week, and 'weekday#n' only on its own"
+        )
+    try:
+        CronSim(" ".join(fields), datetime(2026, 1, 1, tzinfo=UTC))
+    except CronSimError as exc:  # e.g. "Bad hour"
+        raise ValueError(f"expected {_CRON_FORM}; {str(exc).lower()} field") from None
+    return " ".join(fields)
+
+
+def _check_schedule_timezone(value: str) -> str:
+    """An IANA zone Prefect accepts: it checks against zoneinfo.available_timezones()."""
+    from zoneinfo import available_timezones
+
+    _check_timezone(value)
+    if value == "localtime" or value not in available_timezones():
+        raise ValueError(f"an IANA time zone such as 'Europe/Tallinn' or 'UTC', got {value!r}")
+    return value
 
 
 class Schedule(_Strict):
-    cron: Annotated[str, StringConstraints(pattern=r"^\S+( \S+){4}$")] = "30 4 * * *"
+    """When `csat serve` runs the nightly flow: a cron read in a time zone (docs/operations.md)."""
+
+    cron: str = "30 4 * * *"  # 04:30: after the hour a DST change skips or repeats (02:00-04:00 local in Europe)
     timezone: str = "UTC"
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _cron = field_validator("cron")(_check_cron)
+    _tz = field_validator("timezone")(_check_schedule_timezone)
 
 
 class Paths(_Strict):
@@ -241,17 +315,53 @@ class Paths(_Strict):
     outbox: Path = Path("var/outbox")
 
 
+class Unit(_Strict):
+    """A business unit (branch, shop, region) as answers name it."""
+
+    name: UnitName
+    aliases: list[UnitName] = []  # other labels exports use for this unit (matched ignoring case)
+    expected: bool = True  # a period without answers from this unit holds delivery (completeness)
+
+
+class Group(_Strict):
+    """A node of the optional unit hierarchy: its report covers every unit below it."""
+
+    name: UnitName
+    members: list[UnitName] = Field(min_length=1)  # units or other groups
+
+
+class Intake(_Strict):
+    """When an inbox file counts as complete (a copy still in progress is never loaded)."""
+
+    settle_seconds: int = Field(default=120, ge=0, le=86_400)  # unchanged size and mtime for this long
+    # optional: NAME.ready beside a file marks it complete at once; required: only marked files are loaded.
+    ready_marker: Literal["optional", "required"] = "optional"
+
+
+class Completeness(_Strict):
+    """The gate before delivery: what counts as incomplete data and what to do about it."""
+
+    on_incomplete: Literal["hold", "deliver_with_banner"] = "hold"
+    max_quarantine_share: float = Field(default=0.05, ge=0, le=1)  # per file: quarantined / read
+    # A report's answers falling by more than this share on the previous period look like missing data.
+    max_volume_drop: float = Field(default=0.5, gt=0, le=1)
+
+
 class Pipeline(_Strict):
     paths: Paths = Paths()
+    intake: Intake = Intake()
     periods: Periods = Periods()
     timestamps: Timestamps = Timestamps()
     csv: Csv = Csv()
     columns: Columns
     # Export's mode labels (case-insensitive) -> our four modes.
     mode_values: dict[Literal["online", "paper", "phone", "in_person"], list[str]]
+    units: list[Unit] = Field(min_length=1)
+    groups: list[Group] = []
     targets: Targets = Targets()
     benchmarks: list[Benchmark] = []
     report: Report
+    completeness: Completeness = Completeness()
     delivery: Delivery
     schedule: Schedule = Schedule()
 
@@ -277,6 +387,11 @@ class Settings:
         return self.path(self.pipeline.paths.store)
 
     @property
+    def ledger_path(self) -> Path:
+        """The SQLite ledger beside the store: who holds which report, owner alerts, accepted files."""
+        return self.store / "deliveries.sqlite"
+
+    @property
     def reports(self) -> Path:
         return self.path(self.pipeline.paths.reports)
 
@@ -288,6 +403,57 @@ class Settings:
     def logo(self) -> Path | None:
         logo = self.pipeline.report.logo
         return None if logo is None else self.path(logo)
+
+    def require_inbox(self) -> Path:
+        """The inbox folder; a path that does not exist is a configuration error, never 'no new files'."""
+        if not self.inbox.is_dir():
+            raise ConfigError(
+                f"{self.config_dir / PIPELINE_FILE}: key 'paths.inbox': the folder {self.inbox} does not exist "
+                "(expected an existing folder; create it or correct the path)"
+            )
+        return self.inbox
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        return tuple(u.name for u in self.pipeline.units)
+
+    @property
+    def scope_names(self) -> tuple[str, ...]:
+        """Every report scope: the company ('All'), each group, each unit."""
+        return (ALL_UNITS, *(g.name for g in self.pipeline.groups), *self.unit_names)
+
+    def units_in(self, scope: str) -> tuple[str, ...]:
+        """The units a report scope covers: all of them for 'All', the unit itself, or a group's units."""
+        if scope == ALL_UNITS:
+            return self.unit_names
+        groups = {g.name: g.members for g in self.pipeline.groups}
+        if scope not in groups:
+            return (scope,) if scope in self.unit_names else ()
+        return tuple(dict.fromkeys(u for member in groups[scope] for u in self.units_in(member)))
+
+    def unit_labels(self) -> dict[str, str]:
+        """Export label -> unit name: names and aliases as written, then their lower-case forms where unique.
+
+        Exact spellings win, so units whose names differ only in case ('Tartu', 'TARTU') stay apart.
+        """
+        exact = {label: u.name for u in self.pipeline.units for label in (u.name, *u.aliases)}
+        folded: dict[str, set[str]] = {}
+        for label, unit in exact.items():
+            folded.setdefault(label.lower(), set()).add(unit)
+        unique = {label: next(iter(units)) for label, units in folded.items() if len(units) == 1}
+        return unique | exact
+
+    def resolve_scope(self, text: str) -> str:
+        """A scope name typed by a person: exact, else ignoring case when that is unambiguous."""
+        if text in self.scope_names:
+            return text
+        matches = [name for name in self.scope_names if name.casefold() == text.strip().casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        known = ", ".join(self.scope_names)
+        if matches:
+            raise ValueError(f"'{text}' matches several units or groups ({', '.join(matches)}); write it exactly")
+        raise ValueError(f"no unit or group called '{text}'; known: {known}")
 
 
 def _read_yaml(path: Path) -> object:
@@ -355,6 +521,52 @@ def _cross_check(settings: Settings) -> None:
         )
 
 
+def _check_units(settings: Settings) -> None:
+    """Unit, group and entitlement names must be unique, known and free of cycles."""
+    where = settings.config_dir / PIPELINE_FILE
+    pipeline = settings.pipeline
+    names = [u.name for u in pipeline.units] + [g.name for g in pipeline.groups]
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        raise ConfigError(
+            f"{where}: keys 'units' and 'groups' repeat the name(s) {', '.join(repeated)}; names are unique"
+        )
+    if reserved := [n for n in names if n.casefold() == ALL_UNITS.casefold()]:
+        raise ConfigError(f"{where}: '{reserved[0]}' is reserved for the company-wide report; choose another unit name")
+    owner: dict[str, str] = {}
+    for unit in pipeline.units:
+        for alias in unit.aliases:
+            clash = owner.get(alias.lower())
+            if (clash and clash != unit.name) or (alias in names and alias != unit.name):
+                raise ConfigError(
+                    f"{where}: key 'units': the alias '{alias}' of '{unit.name}' also names "
+                    f"'{clash or alias}' (expected each label to mean one unit)"
+                )
+            owner[alias.lower()] = unit.name
+    known = set(names)
+    for group in pipeline.groups:
+        if unknown := [m for m in group.members if m not in known]:
+            raise ConfigError(
+                f"{where}: key 'groups': '{group.name}' lists unknown member(s) {', '.join(unknown)} "
+                "(expected names of units or groups defined in this file)"
+            )
+    members = {g.name: g.members for g in pipeline.groups}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise ConfigError(f"{where}: key 'groups' has a cycle: {' > '.join((*path, name))}")
+        for member in members.get(name, ()):
+            visit(member, (*path, name))
+
+    for group in pipeline.groups:
+        visit(group.name, ())
+    for recipient in pipeline.delivery.recipients:
+        if recipient.units != "all" and (unknown := [u for u in recipient.units if u not in known]):
+            raise ConfigError(
+                f"{where}: key 'delivery.recipients': {recipient.email} is entitled to unknown unit(s) "
+                f"{', '.join(unknown)} (expected 'all' or names under 'units' or 'groups')"
+            )
+
+
 def load_settings(config_dir: Path) -> Settings:
     """Read and validate both configuration files; raise ConfigError naming file and key."""
     config_dir = config_dir.resolve()
@@ -362,6 +574,7 @@ def load_settings(config_dir: Path) -> Settings:
     codebook = _validate(Codebook, config_dir / CODEBOOK_FILE)
     settings = Settings(root=config_dir.parent, config_dir=config_dir, pipeline=pipeline, codebook=codebook)
     _cross_check(settings)
+    _check_units(settings)
     return settings
 
 

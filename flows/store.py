@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -22,12 +22,12 @@ from filelock import FileLock, Timeout
 
 log = logging.getLogger(__name__)
 
-UTC = pl.Datetime("us", "UTC")
+UTC_TIME = pl.Datetime("us", "UTC")
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "responses": {
         "response_id": pl.String(),
-        "submitted_at": UTC,
+        "submitted_at": UTC_TIME,
         "period": pl.String(),
         "customer_id": pl.String(),
         "segment": pl.String(),
@@ -37,7 +37,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "source_line": pl.Int64(),
         "file_sha256": pl.String(),
         "row_hash": pl.Int64(),
-        "ingested_at": UTC,
+        "ingested_at": UTC_TIME,
     },
     "answers": {
         "response_id": pl.String(),
@@ -48,7 +48,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "top_box": pl.Boolean(),
         "detractor": pl.Boolean(),
         "reverse_coded": pl.Boolean(),
-        "submitted_at": UTC,
+        "submitted_at": UTC_TIME,
         "period": pl.String(),
         "segment": pl.String(),
         "mode": pl.String(),
@@ -58,8 +58,19 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "source_file": pl.String(),
         "source_line": pl.Int64(),
         "response_id": pl.String(),
+        "segment": pl.String(),  # the configured unit the row names, null when it names none
         "reason": pl.String(),
-        "quarantined_at": UTC,
+        "quarantined_at": UTC_TIME,
+    },
+    # Rows of each file by unit and period, counted when loaded: a unit's report shows its own
+    # share of every file (read = loaded + quarantined) without reading other units' rows.
+    "ingest_file_units": {
+        "file_sha256": pl.String(),
+        "segment": pl.String(),  # null: rows whose unit could not be read
+        "period": pl.String(),  # null: rows whose date could not be read
+        "rows_loaded": pl.Int64(),
+        "rows_quarantined": pl.Int64(),
+        "duplicates_superseded": pl.Int64(),
     },
     "ingest_files": {
         "file_sha256": pl.String(),
@@ -73,7 +84,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "rows_loaded": pl.Int64(),
         "rows_quarantined": pl.Int64(),
         "duplicates_superseded": pl.Int64(),
-        "ingested_at": UTC,
+        "ingested_at": UTC_TIME,
     },
 }
 
@@ -81,8 +92,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "responses": ("response_id",),
     "answers": ("response_id", "question_id"),
     "quarantine": ("file_sha256", "source_line"),
+    "ingest_file_units": ("file_sha256", "segment", "period"),
     "ingest_files": ("file_sha256",),
 }
+# Key columns that may be null: matched with IS NOT DISTINCT FROM (small tables only: it is no hash join).
+NULLABLE_KEYS = {"ingest_file_units": ("segment", "period")}
 
 
 class RunInProgress(Exception):
@@ -101,10 +115,22 @@ class Store:
         try:
             delta = DeltaTable(str(self.table_path(table)))
             if as_of is not None:
+                start = self.history_start(table)
+                if start is None or as_of < start:
+                    return None  # deltalake would silently give the first version
                 delta.load_as_version(as_of)
             return delta.version()
         except (TableNotFoundError, DeltaError):
             return None
+
+    def history_start(self, table: str) -> datetime | None:
+        """When the table's first version was written (how far back `--as-of` can go), None if it does not exist."""
+        try:
+            delta = DeltaTable(str(self.table_path(table)))
+        except (TableNotFoundError, DeltaError):
+            return None
+        oldest = min(delta.history(), key=lambda commit: commit.get("version", 0))
+        return datetime.fromtimestamp(oldest["timestamp"] / 1000, tz=UTC)
 
     def versions(self, as_of: datetime | None = None) -> dict[str, int | None]:
         return {table: self.version(table, as_of) for table in SCHEMAS}
@@ -129,7 +155,10 @@ class Store:
         if self.version(table) is None or not may_overlap:
             frame.write_delta(path, mode="append")
             return {"inserted": frame.height, "updated": 0}
-        predicate = " AND ".join(f"s.{k} = t.{k}" for k in KEYS[table])
+        nullable = NULLABLE_KEYS.get(table, ())
+        predicate = " AND ".join(
+            f"(s.{k} IS NOT DISTINCT FROM t.{k})" if k in nullable else f"(s.{k} = t.{k})" for k in KEYS[table]
+        )
         merger = frame.write_delta(
             path,
             mode="merge",

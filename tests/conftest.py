@@ -31,9 +31,22 @@ def prefect_harness():
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder whose config/ is the bundled demo configuration; its var/ is empty."""
+    """A project folder whose config/ is the bundled demo configuration; its var/ is empty.
+
+    Files a test drops are complete at once (`intake.settle_seconds: 0`); the tests of
+    settling set their own value.
+    """
     shutil.copytree(REPO / "config", tmp_path / "config")
+    set_config(tmp_path / "config", "settle_seconds: 120", "settle_seconds: 0")
     return tmp_path
+
+
+def set_config(config_dir: Path, old: str, new: str) -> None:
+    """Edit the copied pipeline.yaml as an analyst would (the text must be there exactly once)."""
+    path = config_dir / "pipeline.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 @pytest.fixture

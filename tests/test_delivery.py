@@ -8,6 +8,7 @@ import socket
 import ssl
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from flows.delivery import DeliveryError, DeliveryLedger, ReportEmail, deliver_report
-from flows.settings import Delivery, Recipient, Smtp
+from flows.delivery import DeliveryError, DeliveryLedger, ReportEmail, deliver_report, send_alert
+from flows.settings import Contact, Corrections, Delivery, Recipient, Smtp
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"  # binary body: exercises base64 round trip
 FILENAME = "Scorecard 2025 – Rīga.pdf"
@@ -113,6 +114,13 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
+OWNER = Contact(name="Reporting operations", email="csat-ops@northwind.example")
+
+
+def outbox_delivery(recipients: list[Recipient], **options: object) -> Delivery:
+    return Delivery(sender="csat-reports@northwind.example", owner=OWNER, recipients=recipients, **options)
+
+
 def smtp_delivery(port: int, recipients: list[Recipient] = PEOPLE[:2], **smtp: object) -> Delivery:
     settings = {
         "host": "127.0.0.1",
@@ -122,7 +130,7 @@ def smtp_delivery(port: int, recipients: list[Recipient] = PEOPLE[:2], **smtp: o
         "retries": 3,
         "retry_delay_seconds": 0.25,
     } | smtp
-    return Delivery(sender="csat-reports@northwind.example", recipients=recipients, smtp=Smtp(**settings))
+    return outbox_delivery(recipients, smtp=Smtp(**settings))
 
 
 def attachment(message: EmailMessage) -> EmailMessage:
@@ -139,16 +147,16 @@ def free_port() -> int:
 def test_outbox_writes_one_eml_per_recipient_once(email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path) -> None:
     """Without SMTP each recipient gets one .eml with the PDF intact, and a second run writes nothing."""
     outbox = tmp_path / "outbox"
-    delivery = Delivery(sender="csat-reports@northwind.example", recipients=PEOPLE[:2])
+    delivery = outbox_delivery(PEOPLE[:2])
 
     outcomes = deliver_report(email, delivery, outbox, ledger)
 
     assert [(o.recipient, o.status) for o in outcomes] == [(p.email, "written_to_outbox") for p in PEOPLE[:2]]
-    files = sorted(outbox.rglob("*"))
-    assert [f.name for f in files if f.is_file()] == ["ceo@northwind.example.eml", "cx@northwind.example.eml"]
+    files = sorted(f.name for f in outbox.rglob("*") if f.is_file())
+    assert [name.split("--")[0] for name in files] == ["ceo@northwind.example", "cx@northwind.example"]
     for outcome, person in zip(outcomes, PEOPLE, strict=False):
         assert outcome.outbox_path is not None
-        assert outcome.outbox_path.parent == outbox / "scorecard__2025__All"
+        assert outcome.outbox_path.parent == outbox / "scorecard_2025_all"
         message = message_from_bytes(outcome.outbox_path.read_bytes(), policy=policy.default)
         assert message["To"].addresses[0].display_name == person.name
         assert message["To"].addresses[0].addr_spec == person.email
@@ -170,9 +178,7 @@ def test_outbox_paths_stay_inside_the_outbox(email: ReportEmail, ledger: Deliver
     """A report key or address containing path separators cannot write outside the outbox folder."""
     outbox = tmp_path / "outbox"
     hostile = ReportEmail("../../etc/x", email.subject, email.body_text, email.pdf_path, email.pdf_filename)
-    delivery = Delivery(
-        sender="csat-reports@northwind.example", recipients=[Recipient(name="Slash", email="a/b@northwind.example")]
-    )
+    delivery = outbox_delivery([Recipient(name="Slash", email="a/b@northwind.example")])
 
     (outcome,) = deliver_report(hostile, delivery, outbox, ledger)
 
@@ -311,9 +317,105 @@ def test_resend_delivers_again(
     assert again.status == "sent"
     assert again.message_id != first.message_id
     assert [m["Message-ID"] for _, m, _ in box.accepted] == [first.message_id, again.message_id]
-    (row,) = ledger.rows()
-    assert row.message_id == again.message_id
+    assert [(r.kind, r.message_id) for r in ledger.rows()] == [
+        ("report", first.message_id),
+        ("resend", again.message_id),
+    ]
     assert (later.status, later.message_id) == ("already_delivered", again.message_id)
+
+
+# --- which content each recipient holds: corrections --------------------------------------
+
+
+def version(email: ReportEmail, fingerprint: str, csat_points: float, inputs: dict[str, int]) -> ReportEmail:
+    """The same report with other content: what a late file or a corrected row makes of it."""
+    headline = {"csat": {"label": "CSAT top-2-box", "text": f"{csat_points:.1f} %", "points": csat_points}}
+    return replace(email, fingerprint=fingerprint, headline=headline, inputs=inputs)
+
+
+def test_changed_report_goes_out_once_as_a_correction(
+    mailbox: tuple[Mailbox, int], email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path
+) -> None:
+    """Changed content reaches every holder once, marked as a correction; re-running sends nothing more."""
+    box, port = mailbox
+    delivery = smtp_delivery(port)
+    first = version(email, "v1", 81.2, {"a.csv": 400})
+    second = version(email, "v2", 79.0, {"a.csv": 400, "late.csv": 240})
+    deliver_report(first, delivery, tmp_path / "outbox", ledger, sleep=Sleeps())
+
+    outcomes = deliver_report(second, delivery, tmp_path / "outbox", ledger, sleep=Sleeps())
+    again = deliver_report(second, delivery, tmp_path / "outbox", ledger, sleep=Sleeps())
+
+    assert [(o.status, o.kind) for o in outcomes] == [("sent", "correction")] * 2
+    assert [o.previous.fingerprint for o in outcomes if o.previous] == ["v1", "v1"]
+    assert [o.status for o in again] == ["already_delivered"] * 2
+    assert box.received_by() == Counter({PEOPLE[0].email: 2, PEOPLE[1].email: 2})
+    correction = box.accepted[2][1]
+    assert correction["Subject"].startswith("Correction:")
+    assert correction.get_body(("plain",)).get_content().startswith("Correction:")  # type: ignore[union-attr]
+    assert [r.kind for r in ledger.rows() if r.recipient == PEOPLE[0].email] == ["report", "correction"]
+
+
+def test_identical_content_rerendered_sends_nothing(email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path) -> None:
+    """A PDF rendered again (new bytes, same content fingerprint) is not a change: nobody gets it twice."""
+    delivery = outbox_delivery(PEOPLE[:2])
+    deliver_report(version(email, "same", 81.2, {}), delivery, tmp_path / "outbox", ledger)
+    email.pdf_path.write_bytes(PDF.replace(b"%%EOF", b"% rendered again\n%%EOF"))
+
+    outcomes = deliver_report(version(email, "same", 81.2, {}), delivery, tmp_path / "outbox", ledger)
+
+    assert [o.status for o in outcomes] == ["already_delivered"] * 2
+    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("policy", "moved_to", "expected"),
+    [
+        (Corrections(send="threshold", threshold_pts=1.0), 80.7, "withheld"),  # 0.5 points: below the threshold
+        (Corrections(send="threshold", threshold_pts=1.0), 79.0, "written_to_outbox"),
+        (Corrections(send="never"), 60.0, "withheld"),
+        (Corrections(send="always"), 81.1, "written_to_outbox"),
+    ],
+)
+def test_correction_policy(
+    policy: Corrections, moved_to: float, expected: str, email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path
+) -> None:
+    """Corrections go out always, only past the threshold, or never; a withheld one names what the recipient holds."""
+    delivery = outbox_delivery(PEOPLE[:1], corrections=policy)
+    (first,) = deliver_report(version(email, "v1", 81.2, {}), delivery, tmp_path / "outbox", ledger)
+
+    (outcome,) = deliver_report(version(email, "v2", moved_to, {}), delivery, tmp_path / "outbox", ledger)
+
+    assert (outcome.status, outcome.kind) == (expected, "correction")
+    assert outcome.previous is not None and outcome.previous.message_id == first.message_id
+    assert len(ledger.rows()) == (1 if expected == "withheld" else 2)
+
+
+def test_dry_run_plans_without_sending(
+    mailbox: tuple[Mailbox, int], email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path
+) -> None:
+    """A dry run says who would get what and sends nothing, records nothing."""
+    box, port = mailbox
+
+    outcomes = deliver_report(email, smtp_delivery(port), tmp_path / "outbox", ledger, dry_run=True, sleep=Sleeps())
+
+    assert [(o.recipient, o.status, o.kind) for o in outcomes] == [(p.email, "planned", "report") for p in PEOPLE[:2]]
+    assert box.mail_commands == 0
+    assert ledger.rows() == []
+
+
+def test_owner_alert_is_sent_once_per_key(mailbox: tuple[Mailbox, int], ledger: DeliveryLedger, tmp_path: Path) -> None:
+    """An alert reaches the owner over the same transport, once per alert key, without an attachment."""
+    box, port = mailbox
+    delivery = smtp_delivery(port)
+
+    first = send_alert("held:run-1", "[csat] HELD", "what is missing", delivery, tmp_path / "outbox", ledger)
+    again = send_alert("held:run-1", "[csat] HELD", "what is missing", delivery, tmp_path / "outbox", ledger)
+
+    assert (first.status, again.status) == ("sent", "already_delivered")
+    ((rcpts, message, _),) = box.accepted
+    assert rcpts == [OWNER.email] and message["Subject"] == "[csat] HELD"
+    assert list(message.iter_attachments()) == []
 
 
 # --- TLS ------------------------------------------------------------------------------

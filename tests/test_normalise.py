@@ -73,7 +73,7 @@ def test_blank_answers_stay_as_null_rows():
 
 def test_invisible_comments_take_no_slot():
     """Comments of only spaces or zero-width characters are not quoted; real ones fill the slots."""
-    from transforms.comments import select_comments
+    from transforms.comments import comment_candidates, select_comments
 
     responses = pl.LazyFrame(
         {
@@ -86,7 +86,13 @@ def test_invisible_comments_take_no_slot():
         }
     )
     answers = pl.LazyFrame(
-        schema={"response_id": pl.String, "question_id": pl.String, "value": pl.Float64, "top_box": pl.Boolean}
+        schema={
+            "response_id": pl.String,
+            "period": pl.String,
+            "question_id": pl.String,
+            "value": pl.Float64,
+            "top_box": pl.Boolean,
+        }
     )
-    picked = select_comments(responses, answers, "2025", "sat", limit=2).collect()
+    picked = select_comments(comment_candidates(responses, answers, "2025", "sat"), None, limit=2).collect()
     assert picked["comment"].to_list() == ["Slow delivery"]

@@ -276,3 +276,17 @@ def test_charts_are_deterministic_vector_svg(context):
         assert svg.lstrip().startswith("<?xml")
         assert "<text" in svg
         assert "<dc:date>" not in svg
+
+
+def test_worker_processes_render_the_same_reports(context: dict, pdf_text: str):
+    """Reports rendered in spawned worker processes are complete PDFs with the same text as in-process."""
+    from flows.render import render_scorecards
+
+    unit = build_scorecard_context(*scorecard_inputs(segment="Retail"))
+    company_pdf, unit_pdf = render_scorecards([(context, LOGO), (unit, LOGO)], workers=2)
+
+    def text(pdf: bytes) -> str:
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+    assert text(company_pdf).split("Data as of", 1)[0] == pdf_text.split("Data as of", 1)[0]
+    assert "ANNUAL REPORT · RETAIL" in text(unit_pdf)

@@ -1,20 +1,19 @@
-"""Which customer comments a report quotes, and the quarantine summary for the data-quality page."""
+"""Which customer comments a report quotes."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import polars as pl
 
 
-def select_comments(
-    responses: pl.LazyFrame, answers: pl.LazyFrame, period: str, overall_item: str, limit: int
-) -> pl.LazyFrame:
-    """The `limit` most useful comments of the period: dissatisfied customers first, newest first.
+def comment_candidates(responses: pl.LazyFrame, answers: pl.LazyFrame, period: str, overall_item: str) -> pl.LazyFrame:
+    """The period's responses with a comment that says something, with their overall answer.
 
-    Surveys should yield useful information, not praise (domain.md), so comments from
-    customers below the top box lead. Deterministic: ties broken by response id.
-    Grain: one row per quoted response.
+    Read once per run; each report then picks its own (`select_comments`).
+    Grain: one row per commented response of the period.
     """
-    overall = answers.filter(pl.col("question_id") == overall_item).select(
+    overall = answers.filter((pl.col("period") == period) & (pl.col("question_id") == overall_item)).select(
         "response_id", overall_value="value", satisfied="top_box"
     )
     return (
@@ -24,27 +23,23 @@ def select_comments(
             & (pl.col("comment").str.replace_all(r"[\s\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]", "") != "")
         )
         .join(overall, on="response_id", how="left")
-        .sort(
+        .select("response_id", "submitted_at", "segment", "mode", "overall_value", "satisfied", "comment")
+    )
+
+
+def select_comments(candidates: pl.LazyFrame, units: Sequence[str] | None, limit: int) -> pl.LazyFrame:
+    """The `limit` most useful comments of `units` (None: every unit): dissatisfied customers first, newest first.
+
+    Surveys should yield useful information, not praise (domain.md), so comments from
+    customers below the top box lead. Deterministic: ties broken by response id.
+    Grain: one row per quoted response.
+    """
+    rows = candidates if units is None else candidates.filter(pl.col("segment").is_in(list(units)))
+    return (
+        rows.sort(
             [pl.col("satisfied").fill_null(False), "submitted_at", "response_id"],
             descending=[False, True, False],
         )
         .head(limit)
         .select("submitted_at", "segment", "mode", "overall_value", "comment")
-    )
-
-
-def quarantine_summary(quarantine: pl.LazyFrame, limit: int = 40) -> pl.LazyFrame:
-    """One row per file and reason with the number of rows and their first lines."""
-    return (
-        quarantine.group_by("source_file", "reason")
-        .agg(rows=pl.len(), first_line=pl.col("source_line").min(), lines=pl.col("source_line").sort().head(5))
-        .sort("source_file", "first_line")
-        .head(limit)
-        .select(
-            "source_file",
-            pl.format("line {}: {}", pl.col("lines").cast(pl.List(pl.String)).list.join(", "), "reason").alias(
-                "reason"
-            ),
-            "rows",
-        )
     )

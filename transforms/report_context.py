@@ -55,6 +55,7 @@ METRICS_COLUMNS = (
 )
 FILES_COLUMNS = ("source_file", "status", "rows_read", "rows_loaded", "rows_quarantined", "duplicates_superseded")
 QUARANTINE_SHOWN = 25
+BANNER_LINES = 4
 
 # Control characters (C0 and C1 except the whitespace ones, which become spaces or line
 # breaks first) and invisible direction / zero-width marks that can hide or reorder text:
@@ -91,6 +92,8 @@ class ScorecardMeta:
     # Extensions with defaults (the configuration has them; callers may leave them out).
     mode_shift_warning_pts: float = 10.0  # report.mode_shift_warning_pts
     overall_scale: tuple[int, int] | None = None  # (min, max) of the overall question, for the sentence
+    banner: tuple[str, ...] = ()  # what is missing from the data (the completeness gate), on the cover
+    members: tuple[str, ...] = ()  # a group's report: the units it lists beside its total
 
 
 # --- text ---------------------------------------------------------------------------
@@ -457,10 +460,9 @@ def _headline(m: _Metrics, fmt: _Fmt, meta: ScorecardMeta) -> dict[str, Any]:
 def _segments(m: _Metrics, fmt: _Fmt, meta: ScorecardMeta) -> dict[str, Any]:
     p, prev = meta.period, meta.previous_period
     present = [s for s in m.values("csat_top2box", 2) if m.get("csat_top2box", p, s) is not None]
-    if meta.segment != "All":
-        names = [meta.segment]  # a unit's report carries that unit's figures only
-    else:
-        names = [s for s in present if s != "All"] + (["All"] if "All" in present else [])
+    # The company and a group list their units and the total; a unit's report carries that unit only.
+    listed = [s for s in present if s != "All"] if meta.segment == "All" else [s for s in meta.members if s in present]
+    names = listed + ([meta.segment] if meta.segment in present else [])
     rows = []
     for seg in names:
         csat_row = m.get("csat_top2box", p, seg)
@@ -475,7 +477,7 @@ def _segments(m: _Metrics, fmt: _Fmt, meta: ScorecardMeta) -> dict[str, Any]:
         rows.append(
             {
                 "segment": "All segments" if seg == "All" else _label(seg, 60),
-                "is_total": seg == "All",
+                "is_total": seg == meta.segment and len(names) > 1,
                 "n": n,
                 "n_text": fmt.count(n),
                 "csat": csat,
@@ -776,6 +778,9 @@ def build_scorecard_context(
         )
     headline = _headline(m, fmt, meta)
     segment_label = "All customers" if meta.segment == "All" else _label(meta.segment, 60)
+    responses = headline["responses"]["n"] or 0
+    # A unit with fewer answers than min_n gets a report that says so, not figures that mislead.
+    too_small = meta.segment != "All" and responses < meta.min_n
     return {
         "meta": {
             "organisation": _label(meta.organisation, 120),
@@ -799,6 +804,22 @@ def build_scorecard_context(
             "nps_question": _label(meta.nps_question, 200) if meta.nps_question else "",
             "comment_max_chars": meta.comment_max_chars,
             "mode_shift_warning_text": fmt.dec(meta.mode_shift_warning_pts, "#,##0.#") + NBSP + "pts",
+            # The cover has room for a few lines; the data-quality page lists them all.
+            "banner": [_label(line, 400) for line in meta.banner[:BANNER_LINES]]
+            + (
+                [f"… and {len(meta.banner) - BANNER_LINES} more, listed on the data-quality page."]
+                if len(meta.banner) > BANNER_LINES
+                else []
+            ),
+            "missing": [_label(line, 400) for line in meta.banner],
+            "too_small": too_small,
+            "too_small_text": (
+                f"{segment_label} had {fmt.count(responses)} answer{'s' if responses != 1 else ''} in {meta.period}, "
+                f"fewer than the {fmt.count(meta.min_n)} needed for reliable figures. This report therefore shows "
+                "no percentages, scores or comments; these answers count towards the company-wide figures."
+                if too_small
+                else ""
+            ),
         },
         "headline": headline,
         "segments": _segments(m, fmt, meta),

@@ -7,8 +7,8 @@ interval is then computed on that small table. Formulas: docs/metrics.md, stats.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -48,6 +48,7 @@ class ScorecardParameters:
     target_csat: float
     target_nps: float | None
     benchmarks: Sequence[tuple[str, str, float, str | None]]  # (name, metric, value, period or None)
+    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)  # group -> its units (roll-ups)
 
 
 def _previous(period: pl.Expr) -> pl.Expr:
@@ -71,17 +72,30 @@ def fine_aggregates(answers: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _rolled_up(fine: pl.DataFrame) -> pl.DataFrame:
-    """Add 'All' segments and the oral / written / all mode groups by re-summing the fine sums."""
+def _rolled_up(fine: pl.DataFrame, groups: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+    """Add 'All', unit-group and oral / written / all mode roll-ups by re-summing the fine sums."""
     sums = ["n", "top", "det", "sx", "sxx"]
-    modes = [
-        fine,
-        fine.with_columns(mode=pl.col("mode").replace_strict(MODE_FAMILY, default=None)),
-        fine.with_columns(mode=pl.lit("all")),
-    ]
-    segments = [m for frame in modes for m in (frame, frame.with_columns(segment=pl.lit(ALL)))]
-    stacked = pl.concat(segments).filter(pl.col("mode").is_not_null())
-    # The raw modes rolled up to 'All' and themselves are already distinct groups; sum merges duplicates.
+    modes = pl.concat(
+        [
+            fine,
+            fine.with_columns(mode=pl.col("mode").replace_strict(MODE_FAMILY, default=None)),
+            fine.with_columns(mode=pl.lit("all")),
+        ]
+    ).filter(pl.col("mode").is_not_null())
+    # Each unit counts towards itself, the company total and every group that contains it.
+    units = fine["segment"].unique()
+    membership = pl.concat(
+        [
+            pl.DataFrame({"segment": units, "rollup": units}),
+            pl.DataFrame({"segment": units, "rollup": pl.repeat(ALL, len(units), eager=True)}),
+            pl.DataFrame(
+                [(unit, group) for group, members in groups.items() for unit in members],
+                schema={"segment": pl.String, "rollup": pl.String},
+                orient="row",
+            ),
+        ]
+    )
+    stacked = modes.join(membership, on="segment").with_columns(segment="rollup").drop("rollup")
     return stacked.group_by(GROUP).agg(pl.col(s).sum() for s in sums).sort(GROUP)
 
 
@@ -240,13 +254,14 @@ def scorecard_metrics(answers: pl.LazyFrame, responses: pl.LazyFrame, params: Sc
     fine, response_counts = pl.collect_all([fine_aggregates(answers), _responses(responses)])
     if fine.is_empty():
         return pl.DataFrame(schema=METRICS_SCHEMA)
-    rolled = _rolled_up(fine)
+    rolled = _rolled_up(fine, params.groups)
     base = _base_metrics(rolled, params)
 
     counts = _rolled_up(
         response_counts.with_columns(question_id=pl.lit("_responses"), top=0, det=0, sx=0.0, sxx=0.0).cast(
             {"n": pl.Int64, "top": pl.Int64, "det": pl.Int64}
-        )
+        ),
+        params.groups,
     ).select("period", "segment", "mode", "n", metric=pl.lit("responses"), value=pl.col("n").cast(pl.Float64))
 
     metrics = pl.concat(

@@ -58,6 +58,25 @@ def parse_timestamp(text: pl.Expr, rules: TimestampRules) -> pl.Expr:
     return pl.coalesce(aware.dt.convert_time_zone("UTC"), localised.dt.convert_time_zone("UTC"))
 
 
+def shape(value: pl.Expr) -> pl.Expr:
+    """What a cell looks like, never what it says: 'a 2-digit number', 'a decimal number', 'a 19-character text'.
+
+    Reasons end up in the store, the report and logs; a misdelimited row can put any
+    customer text (a card number, an e-mail address) into any field.
+    """
+    text = value.str.strip_chars()
+    digits = text.str.count_matches(r"\d")
+    return (
+        pl.when(text.str.contains(r"^\+?\d+$"))
+        .then(pl.format("a {}-digit number", digits))
+        .when(text.str.contains(r"^-\d+$"))
+        .then(pl.format("a negative {}-digit number", digits))
+        .when(text.str.contains(r"^[+-]?(\d+[.,]\d*|[.,]\d+)$"))
+        .then(pl.lit("a decimal number"))
+        .otherwise(pl.format("a {}-character text", text.str.len_chars()))
+    )
+
+
 def _blank_to_null(name: str) -> pl.Expr:
     stripped = pl.col(name).str.strip_chars()
     return pl.when(stripped == "").then(None).otherwise(stripped).alias(name)
@@ -67,13 +86,16 @@ def stg_survey_responses(
     raw: pl.LazyFrame,
     codebook: pl.DataFrame,
     mode_labels: Mapping[str, str],
+    unit_labels: Mapping[str, str],
     timestamps: TimestampRules,
     periods: PeriodRules,
 ) -> pl.LazyFrame:
     """Type the raw export rows; `reason` is null for a valid row, else says what is wrong.
 
     `raw` has string columns BASE_COLUMNS + one per codebook question + LINEAGE_COLUMNS
-    + `shape_error`. `codebook` has question_id, scale_min, scale_max.
+    + `shape_error`. `codebook` has question_id, scale_min, scale_max. `unit_labels` maps
+    an export's unit labels (exact, then lower-case) to the configured unit names: the
+    output `segment` is always a configured unit, or null when the row names none.
     Grain: one row per input row (nothing is dropped here).
     """
     questions: Sequence[tuple[str, int, int]] = codebook.select("question_id", "scale_min", "scale_max").rows()
@@ -86,11 +108,14 @@ def stg_survey_responses(
     ).with_columns(
         submitted_at_utc=parse_timestamp(pl.col("submitted_at"), timestamps),
         mode_code=pl.col("mode").str.to_lowercase().replace_strict(labels, default=None, return_dtype=pl.String),
+        unit=pl.coalesce(
+            pl.col("segment").replace_strict(dict(unit_labels), default=None, return_dtype=pl.String),
+            pl.col("segment")
+            .str.to_lowercase()
+            .replace_strict(dict(unit_labels), default=None, return_dtype=pl.String),
+        ),
         **{f"{q}__num": pl.col(q).str.strip_chars().cast(pl.Float64, strict=False) for q, _, _ in questions},
     )
-
-    def show(column: str) -> pl.Expr:
-        return pl.col(column).str.slice(0, 40)
 
     problems = [
         pl.when(pl.col("shape_error").is_not_null()).then(pl.col("shape_error")),
@@ -98,9 +123,9 @@ def stg_survey_responses(
         pl.when(pl.col("submitted_at").is_null()).then(pl.lit("submitted_at: missing")),
         pl.when(pl.col("submitted_at").is_not_null() & pl.col("submitted_at_utc").is_null()).then(
             pl.format(
-                "submitted_at: '{}' is not a date-time in a known form (expected e.g. 2025-03-04T10:15[:00][+02:00] "
+                "submitted_at: {} is not a date-time in a known form (expected e.g. 2025-03-04T10:15[:00][+02:00] "
                 "or {} 10:15)",
-                show("submitted_at"),
+                shape(pl.col("submitted_at")),
                 pl.lit("04.03.2025 / 04/03/2025" if timestamps.date_order == "DMY" else "04.03.2025 / 03/04/2025"),
             )
         ),
@@ -109,11 +134,20 @@ def stg_survey_responses(
         pl.when(pl.col("segment").str.to_lowercase() == "all").then(
             pl.lit("segment: 'All' is reserved for the company-wide total (expected a business unit name)")
         ),
+        pl.when(
+            pl.col("segment").is_not_null() & (pl.col("segment").str.to_lowercase() != "all") & pl.col("unit").is_null()
+        ).then(
+            pl.format(
+                "segment: {} is not a configured unit (expected a name or alias listed under 'units' in the "
+                "configuration)",
+                shape(pl.col("segment")),
+            )
+        ),
         pl.when(pl.col("mode").is_null()).then(pl.lit("mode: missing")),
         pl.when(pl.col("mode").is_not_null() & pl.col("mode_code").is_null()).then(
             pl.format(
-                "mode: '{}' is not a known collection mode (expected a label listed under mode_values for: {})",
-                show("mode"),
+                "mode: {} is not a known collection mode (expected a label listed under mode_values for: {})",
+                shape(pl.col("mode")),
                 pl.lit(known_modes),
             )
         ),
@@ -122,26 +156,32 @@ def stg_survey_responses(
         raw_text, number = pl.col(q).str.strip_chars(), pl.col(f"{q}__num")
         problems.append(
             pl.when(raw_text.is_not_null() & (raw_text != "") & number.is_null()).then(
-                pl.format("{}: '{}' is not a number (expected a whole number {}-{})", pl.lit(q), show(q), low, high)
+                pl.format(
+                    "{}: {} is not a number (expected a whole number {}-{})", pl.lit(q), shape(raw_text), low, high
+                )
             )
         )
         problems.append(
             pl.when(number.is_not_null() & ((number < low) | (number > high) | (number != number.round(0)))).then(
-                pl.format("{}: {} is outside the scale (expected a whole number {}-{})", pl.lit(q), show(q), low, high)
+                pl.format(
+                    "{}: {} outside the scale (expected a whole number {}-{})", pl.lit(q), shape(raw_text), low, high
+                )
             )
         )
     answered = pl.sum_horizontal(pl.col(f"{q}__num").is_not_null() for q, _, _ in questions)
     problems.append(pl.when(answered == 0).then(pl.lit("no answer to any codebook question")))
 
+    reason = pl.concat_str(problems, separator="; ", ignore_nulls=True)
     return typed.select(
-        "response_id",
+        # An invalid row's id may be any text of a misdelimited row: only valid rows keep it.
+        pl.when(reason == "").then(pl.col("response_id")).alias("response_id"),
         pl.col("submitted_at_utc").alias("submitted_at"),
         period_label(pl.col("submitted_at_utc"), periods.timezone, periods.start_month).alias("period"),
         "customer_id",
-        "segment",
+        pl.col("unit").alias("segment"),
         pl.col("mode_code").alias("mode"),
         pl.when(pl.col("comment") == "").then(None).otherwise(pl.col("comment")).alias("comment"),
         *[pl.col(f"{q}__num").alias(q) for q, _, _ in questions],
         *LINEAGE_COLUMNS,
-        pl.concat_str(problems, separator="; ", ignore_nulls=True).alias("reason"),
+        reason.alias("reason"),
     ).with_columns(pl.when(pl.col("reason") == "").then(None).otherwise(pl.col("reason")).alias("reason"))

@@ -1,0 +1,193 @@
+"""The words of every email: report emails, corrections, and the owner's alerts.
+
+Numbers and file names only: no customer text ever reaches an email body. The figures
+come from the report context (already formatted for the report's locale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from flows.delivery import DeliveryRecord, ReportEmail
+from flows.scorecard_report import ReportFiles
+
+ARROW = "→"
+FOOTER = "-- csat-pipeline (automatic message)"
+
+
+def headline_figures(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The figures a report leads with, as printed, with 'points' for the correction threshold."""
+    headline = context["headline"]
+    responses = {"label": "responses", "text": headline["responses"]["text"], "points": None}
+    if context["meta"]["too_small"]:
+        return {"responses": responses}
+    figures = {
+        "csat": {
+            "label": "CSAT top-2-box",
+            "text": headline["csat"]["text"],
+            "points": None if headline["csat"]["value"] is None else 100 * headline["csat"]["value"],
+        },
+        "nps": {"label": "NPS", "text": headline["nps"]["text"], "points": headline["nps"]["value"]},
+        "mean": {"label": "average rating", "text": headline["mean"]["text"], "points": None},
+        "responses": responses,
+    }
+    return {name: figure for name, figure in figures.items() if figure["text"] not in ("–", "")}
+
+
+def report_subject(organisation: str, report: ReportFiles) -> str:
+    scope = "" if report.segment == "All" else f" - {report.segment}"
+    return f"{organisation}: customer satisfaction scorecard {report.period}{scope}"
+
+
+def report_body(report: ReportFiles, context: dict[str, Any]) -> str:
+    meta, headline = context["meta"], context["headline"]
+    title = f"Customer satisfaction scorecard {report.period}" + (
+        "" if report.segment == "All" else f" for {meta['segment_label']}"
+    )
+    if meta["too_small"]:
+        figures = [meta["too_small_text"]]
+    else:
+        figures = [f"- {headline[key]['sentence']}" for key in ("csat", "nps", "mean", "responses")]
+    missing = ["", "Incomplete data - these figures may change:", *(f"- {line}" for line in meta["missing"])]
+    return "\n".join(
+        [
+            title,
+            "",
+            *figures,
+            *(missing if meta["missing"] else []),
+            "",
+            "The attached PDF has the intervals, segments, collection modes, benchmarks, data quality and method.",
+            f"Data as of {report.data_as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
+            "",
+            FOOTER,
+        ]
+    )
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def correction_cause(before: dict[str, int], after: dict[str, int], figures_moved: bool) -> str:
+    """Why a report changed, from the answers each input file contributed then and now."""
+    causes = [
+        f"{after[name]:,} late answer{'s' if after[name] != 1 else ''} from file {name}"
+        for name in sorted(after)
+        if name not in before
+    ]
+    causes += [
+        f"answers from file {name} changed ({before[name]:,} {ARROW} {after[name]:,})"
+        for name in sorted(after)
+        if name in before and before[name] != after[name]
+    ]
+    causes += [
+        f"answers from file {name} were replaced by newer submissions" for name in sorted(before) if name not in after
+    ]
+    if causes:
+        return "; ".join(causes)
+    if figures_moved:
+        return "stored answers were corrected"
+    return "the report's configuration or layout changed (the figures below did not)"
+
+
+def figure_changes(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
+    """'CSAT top-2-box 81.2 % → 81.9 %; NPS +27 → +28; ...' for the figures both versions print."""
+    parts = [
+        f"{figure['label']} {before[name]['text']} {ARROW} {figure['text']}"
+        for name, figure in after.items()
+        if name in before
+    ]
+    return "; ".join(parts) + "." if parts else "No headline figure is comparable."
+
+
+def correction_text(email: ReportEmail, previous: DeliveryRecord) -> tuple[str, str]:
+    """A correction for someone who holds `previous`: marked as such, the figures before and after, and why."""
+    moved = any(
+        previous.headline.get(name, {}).get("text") != figure["text"] for name, figure in email.headline.items()
+    )
+    cause = correction_cause(previous.inputs, email.inputs, moved)
+    first = f"CORRECTION to the report sent to you on {_when(previous.delivered_at)}: {cause}."
+    body = "\n".join(
+        [
+            first,
+            f"Before {ARROW} now: {figure_changes(previous.headline, email.headline)}",
+            "The attached PDF replaces the earlier one.",
+            "",
+            email.body_text,
+        ]
+    )
+    return f"CORRECTION: {email.subject}", body
+
+
+# --- owner alerts ------------------------------------------------------------------------
+
+
+def held_alert(
+    run: str, issues: Sequence[str], planned: Sequence[tuple[str, str, str]], reports: Sequence[str]
+) -> tuple[str, str]:
+    """(subject, body) telling the owner that delivery was held, why, and what to do.
+
+    `planned`: (report key, recipient, kind) of every email that was not sent.
+    """
+    lines = [
+        f"The csat run {run} held delivery: the data is incomplete, so nothing was sent to management.",
+        "",
+        "What is missing:",
+        *(f"- {issue}" for issue in issues),
+        "",
+        f"Held: {len(planned)} email(s) - " + ", ".join(sorted({key for key, _, _ in planned})) + ".",
+        "The reports with a banner saying what is missing are on disk:",
+        *(f"- {path}" for path in reports),
+        "",
+        "What to do (docs/operations.md, 'Held runs and incomplete data'):",
+        "- fix the cause: replace a broken or incomplete file in the inbox with a complete export, or wait",
+        "  for a file still being copied; the next run loads it and delivers;",
+        "- or accept a file whose rows are missing for good: csat accept FILE --note '...';",
+        "- or deliver now, with the banner: csat run --deliver-incomplete",
+        "- preview who would receive what: csat run --dry-run",
+        "",
+        FOOTER,
+    ]
+    return f"[csat] HELD: run {run} - nothing delivered ({len(issues)} problem(s) with the data)", "\n".join(lines)
+
+
+def failed_alert(run: str, flow: str, error: str, when: datetime) -> tuple[str, str]:
+    """(subject, body) telling the owner that a run failed."""
+    lines = [
+        f"The csat {flow} run {run} FAILED at {_when(when)}.",
+        "",
+        f"Error: {error}",
+        "",
+        "Nothing half-done was delivered: emails already accepted by the mail server are in the ledger, and a",
+        "re-run sends only what is missing.",
+        "",
+        "What to do (docs/operations.md):",
+        "- read the run's log (Prefect UI, or `prefect flow-run logs <id>`; `csat run` prints it too);",
+        "- fix the cause (configuration, a file, the mail server), then run again: csat run",
+        "",
+        FOOTER,
+    ]
+    return f"[csat] FAILED: {flow} run {run}", "\n".join(lines)
+
+
+def outdated_alert(
+    report_key: str, holders: Sequence[DeliveryRecord], email: ReportEmail, policy: str
+) -> tuple[str, str]:
+    """(subject, body): recipients hold an outdated report that the correction policy did not re-send."""
+    lines = [
+        f"The report {report_key} changed, but delivery.corrections.send is '{policy}', so no correction was sent.",
+        "These recipients hold an outdated version:",
+        *(
+            f"- {record.recipient} (received {_when(record.delivered_at)}; "
+            f"{figure_changes(record.headline, email.headline)})"
+            for record in holders
+        ),
+        "",
+        f"Why it changed: {correction_cause(holders[0].inputs, email.inputs, True) if holders else 'unknown'}.",
+        "To send the current version: csat resend --period PERIOD --segment UNIT [--recipient ADDRESS]",
+        "",
+        FOOTER,
+    ]
+    return f"[csat] OUTDATED: {report_key} - {len(holders)} recipient(s) hold an earlier version", "\n".join(lines)

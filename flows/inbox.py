@@ -1,0 +1,84 @@
+"""Which inbox files are complete: a copy still in progress is never loaded.
+
+A file is complete when a ready marker `NAME.ready` lies beside it (the sender writes it
+after the file), or - unless markers are required - when its size and modification time
+have not changed for `intake.settle_seconds`. Its bytes are then read once and checked
+against the size seen before reading, so the content loaded (and the hash recorded) is
+exactly what was complete. Hidden files, editor lock files and markers are listed as
+ignored, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.settings import Intake
+
+READY_SUFFIX = ".ready"
+
+
+@dataclass(frozen=True)
+class InboxScan:
+    complete: list[Path] = field(default_factory=list)
+    in_progress: dict[Path, str] = field(default_factory=dict)  # path -> why it is not loaded yet
+    ignored: dict[Path, str] = field(default_factory=dict)  # path -> why it is not a data file
+
+
+def _ignored_reason(path: Path) -> str | None:
+    if path.name.endswith(READY_SUFFIX):
+        return "ready marker"
+    if path.name.startswith(".") or path.name.startswith("~$") or path.name.endswith(("#", "~")):
+        return "hidden or temporary file"
+    if not path.is_file():
+        return "not a regular file (sub-folders are not read)"
+    return None
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def scan_inbox(inbox: Path, intake: Intake, now: float) -> InboxScan:
+    """Sort every entry of `inbox` into complete, in progress and ignored (`now`: a time.time() value)."""
+    scan = InboxScan()
+    for path in sorted(inbox.iterdir()):
+        if (reason := _ignored_reason(path)) is not None:
+            scan.ignored[path] = reason
+            continue
+        if path.with_name(path.name + READY_SUFFIX).exists():
+            scan.complete.append(path)
+        elif intake.ready_marker == "required":
+            scan.in_progress[path] = f"waiting for its marker {path.name}{READY_SUFFIX}"
+        else:
+            age = now - path.stat().st_mtime
+            if age >= intake.settle_seconds:
+                scan.complete.append(path)
+            else:
+                scan.in_progress[path] = (
+                    f"last changed {_age(max(age, 0))} ago; loaded once unchanged for {intake.settle_seconds} s"
+                )
+    return scan
+
+
+class StillChanging(Exception):
+    """The file changed while it was read: it is still being written."""
+
+
+def read_complete(path: Path) -> bytes:
+    """The file's bytes, read once; raises StillChanging if its size or mtime moved meanwhile."""
+    before = path.stat()
+    data = path.read_bytes()
+    after = path.stat()
+    if len(data) != before.st_size or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise StillChanging(f"{path.name} changed while it was read ({len(data):,} of {after.st_size:,} bytes)")
+    return data
+
+
+def touch_ready_marker(path: Path) -> Path:
+    """Write `NAME.ready` beside a complete file (what a sender does after copying it)."""
+    marker = path.with_name(path.name + READY_SUFFIX)
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.close(fd)
+    return marker

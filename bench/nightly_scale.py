@@ -77,7 +77,7 @@ def main() -> None:
             f"{len(reports)} scopes)"
         )
         if args.render:
-            from flows.render import render_scorecards
+            from flows.render import WORKERS_FROM_REPORTS, render_scorecards
             from transforms.report_context import build_scorecard_context
 
             t4 = time.perf_counter()
@@ -90,10 +90,8 @@ def main() -> None:
             t5 = time.perf_counter()
             pdfs = render_scorecards([(context, settings.logo) for context in contexts])
             print(f"report contexts  : {t5 - t4:6.2f} s")
-            print(
-                f"render PDFs      : {time.perf_counter() - t5:6.2f} s ({len(pdfs)} reports in worker processes, "
-                "including their start)"
-            )
+            where = "worker processes, their start included" if len(pdfs) >= WORKERS_FROM_REPORTS else "this process"
+            print(f"render PDFs      : {time.perf_counter() - t5:6.2f} s ({len(pdfs)} reports, in {where})")
         t5 = time.perf_counter()
         again = load_inbox(settings, store)
         print(f"re-run (no new)  : {time.perf_counter() - t5:6.2f} s, {len(again)} files processed")

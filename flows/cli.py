@@ -3,8 +3,9 @@
 Arguments are checked against the configuration and the store before anything starts, so
 a user error costs one clear line and exit code 2, never a Prefect start and a traceback.
 Prefect (slow to import, and it starts a temporary API) is imported only by the commands
-that run flows. Exit codes: 0 done, 1 failed, 2 usage or configuration error, 3 held
-(the data was incomplete: nothing was sent, the owner was told).
+that run flows. Exit codes: 0 done (a dry run too), 1 failed, 2 usage or configuration
+error, 3 held (the data was incomplete: the reports it concerns were not sent, the owner
+was told).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows.settings import ALL_UNITS, ConfigError, Settings, default_config_dir, load_settings
+from flows.settings import ConfigError, Settings, default_config_dir, load_settings
+from transforms.scopes import COMPANY
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Customer-satisfaction evidence in, trusted reports out."
@@ -126,9 +128,11 @@ def _emails_table(result: dict[str, Any]) -> Table:
     table = Table(title="Emails" + (" (dry run: nothing sent)" if result["dry_run"] else ""), title_justify="left")
     for column in ("report", "recipient", "kind", "status", "file"):
         table.add_column(column)
-    planned = "held" if result["status"] == "held" and not result["dry_run"] else "would be sent"
     for e in result["emails"]:
-        status = planned if e["status"] == "planned" else e["status"].replace("_", " ")
+        if e["status"] == "planned":
+            status = "would be held" if e["held"] else "would be sent"
+        else:
+            status = e["status"].replace("_", " ")
         table.add_row(escape(e["report"]), e["recipient"], e["kind"], status, escape(e["path"] or ""))
     return table
 
@@ -153,10 +157,13 @@ def _print_summary(result: dict[str, Any]) -> None:
     for a in result["alerts"]:
         path = escape(a.get("path") or "")
         out.print(f"[bold]Alert[/]   {a['kind']} -> {a['to']}: {a['status'].replace('_', ' ')} {path}")
-    if result["status"] == "held":
+    if result["status"] in ("held", "would_hold"):
+        dry = result["status"] == "would_hold"
         out.print(
-            "[bold red]HELD[/]: the data is incomplete, nothing was sent; the owner was told. "
-            "Fix the cause, or `csat accept FILE`, or `csat run --deliver-incomplete` (docs/operations.md)."
+            ("[bold yellow]WOULD HOLD[/] (dry run)" if dry else "[bold red]HELD[/]")
+            + ": the data is incomplete; the reports it concerns "
+            + ("would not be sent" if dry else "were not sent and the owner was told")
+            + ". Fix the cause, or `csat accept`, or `csat run --deliver-incomplete` (docs/operations.md)."
         )
     if result.get("metrics_file"):
         out.print(f"[bold]Metrics[/] {escape(result['metrics_file'])}")
@@ -166,7 +173,7 @@ def _print_summary(result: dict[str, Any]) -> None:
 
 
 def _check_report_arguments(
-    settings: Settings, kind: str, period: str | None, segment: str, as_of: datetime | None
+    settings: Settings, kind: str, period: str | None, segment: str, as_of: datetime | None, recipients: list[str]
 ) -> str:
     """Check a report request against the configuration and the store; return the scope's exact name.
 
@@ -179,6 +186,7 @@ def _check_report_arguments(
         _usage_error(f"unknown report kind '{kind}'; available: scorecard")
     try:
         scope = settings.resolve_scope(segment)
+        settings.recipients_for(scope, recipients)
     except ValueError as exc:
         _usage_error(str(exc))
     store = Store(settings.store)
@@ -188,13 +196,13 @@ def _check_report_arguments(
             f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before the store's first data"
             + (f" ({first:%Y-%m-%d %H:%M:%S} UTC)" if first else " (the store is empty)")
         )
-    units = None if scope == ALL_UNITS else settings.units_in(scope)
+    units = None if scope == COMPANY else settings.units_in(scope)
     try:
         periods = available_periods(store, units, as_of)
     except NoDataError as exc:
         _usage_error(str(exc))
     if period not in (None, "latest") and period not in periods:
-        whose = "" if scope == ALL_UNITS else f" for {scope}"
+        whose = "" if scope == COMPANY else f" for {scope}"
         _usage_error(f"no answers for period {period}{whose}; periods with answers: {', '.join(periods) or 'none'}")
     return scope
 
@@ -250,7 +258,12 @@ def run(
 
 def _report_command(settings: Settings, as_json: bool, what: str, **parameters: Any) -> None:
     scope = _check_report_arguments(
-        settings, parameters["kind"], parameters["period"], parameters["segment"], parameters["as_of"]
+        settings,
+        parameters["kind"],
+        parameters["period"],
+        parameters["segment"],
+        parameters["as_of"],
+        parameters["recipients"] or [],
     )
     _prefect_environment(settings)
     from flows.pipeline import report as report_flow
@@ -264,7 +277,7 @@ def report(
     config: ConfigOption = None,
     kind: Annotated[str, typer.Option(help="Report kind.")] = "scorecard",
     period: Annotated[str | None, typer.Option(help="'latest', a year '2025' or 'FY2026'.")] = None,
-    segment: Annotated[str, typer.Option(help="'All', a unit or a group (case does not matter).")] = ALL_UNITS,
+    segment: Annotated[str, typer.Option(help="'All', a unit or a group (case does not matter).")] = COMPANY,
     recipient: Annotated[
         list[str] | None, typer.Option(help="Deliver to these addresses (repeatable; default: those entitled).")
     ] = None,
@@ -299,7 +312,7 @@ def report(
 def resend(
     period: Annotated[str, typer.Option(help="The period whose report to send again, e.g. 2025.")],
     config: ConfigOption = None,
-    segment: Annotated[str, typer.Option(help="'All', a unit or a group.")] = ALL_UNITS,
+    segment: Annotated[str, typer.Option(help="'All', a unit or a group.")] = COMPANY,
     recipient: Annotated[list[str] | None, typer.Option(help="Only these addresses (default: those entitled).")] = None,
     as_json: JsonOption = False,
     dry_run: DryRunOption = False,
@@ -324,41 +337,52 @@ def resend(
 
 @app.command()
 def accept(
-    file: Annotated[str, typer.Argument(help="The file's name (as listed in the run summary) or its path.")],
-    note: Annotated[str, typer.Option(help="Why its missing rows are accepted (kept in the ledger).")],
+    note: Annotated[str, typer.Option(help="Why delivery may go ahead without it (kept in the ledger).")],
+    file: Annotated[str | None, typer.Argument(help="A file's name (as in the run summary) or its path.")] = None,
+    unit: Annotated[str | None, typer.Option(help="A unit (or 'All') with no or too few answers ...")] = None,
+    period: Annotated[str | None, typer.Option(help="... in this period, e.g. 2025.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Deliver without a file's missing rows: a rejected or heavily quarantined file no longer holds delivery."""
+    """Deliver without a finding of the completeness gate: a file's missing rows, or a unit's missing answers."""
     import polars as pl
 
     from flows.delivery import DeliveryLedger
     from flows.files import sha256_file
     from flows.store import Store
+    from transforms.completeness import file_key, unit_key
 
     settings = _settings(config)
-    files = Store(settings.store).scan("ingest_files").select("file_sha256", "source_file").collect()
-    path = Path(file)
-    if path.is_file():
-        digest, name = sha256_file(path), path.name
+    if (file is None) == (unit is None and period is None) or (unit is None) != (period is None):
+        _usage_error("give either a FILE, or --unit and --period")
+    if file is None:
+        assert unit is not None and period is not None
+        try:
+            scope = settings.resolve_scope(unit)
+        except ValueError as exc:
+            _usage_error(str(exc))
+        key, label = unit_key(scope, period), f"{scope} in {period}"
     else:
-        matches = files.filter(pl.col("source_file") == file)
-        if matches.height != 1:
-            known = ", ".join(sorted(files["source_file"].unique().to_list())) or "none"
-            _usage_error(
-                f"no single file called '{file}' in the store's file list (give its path instead); known: {known}"
-            )
-        digest, name = matches["file_sha256"][0], file
-    DeliveryLedger(settings.ledger_path).accept_file(digest, name, note)
-    err.print(f"accepted {name} ({digest[:12]}): it no longer holds delivery. Note: {escape(note)}", highlight=False)
+        path = Path(file)
+        if path.is_file():
+            key, label = file_key(sha256_file(path)), path.name
+        else:
+            files = Store(settings.store).scan("ingest_files").select("file_sha256", "source_file").collect()
+            matches = files.filter(pl.col("source_file") == file)
+            if matches.height != 1:
+                known = ", ".join(sorted(files["source_file"].unique().to_list())) or "none"
+                _usage_error(
+                    f"no single file called '{file}' in the store's file list (give its path instead); known: {known}"
+                )
+            key, label = file_key(matches["file_sha256"][0]), file
+    DeliveryLedger(settings.ledger_path).accept(key, label, note)
+    err.print(f"accepted {escape(label)}: it no longer holds delivery. Note: {escape(note)}", highlight=False)
 
 
 @app.command()
 def serve(config: ConfigOption = None) -> None:
     """Serve the nightly flow on the configured cron schedule and time zone (needs a Prefect server)."""
-    settings = _settings(config)
+    settings = _settings(config, needs_inbox=True)  # a mistyped inbox would fail every night: refuse now
     _prefect_environment(settings)
-    from rich.markup import escape
-
     from flows.serving import CannotServe, serve_nightly
 
     try:

@@ -65,7 +65,8 @@ class ReportEmail:
     # correction can say what each recipient saw before. "points" (CSAT in % points, NPS) is
     # what the correction threshold compares.
     headline: dict[str, dict[str, Any]] = field(default_factory=dict)
-    inputs: dict[str, int] = field(default_factory=dict)  # input file -> answers it contributes
+    # File content hash -> {"file": name, "answers": n it contributes}: what a correction names as its cause.
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class DeliveryRecord:
     message_id: str
     pdf_sha256: str
     headline: dict[str, dict[str, Any]]
-    inputs: dict[str, int]
+    inputs: dict[str, dict[str, Any]]
     delivered_at: datetime  # UTC
 
 
@@ -130,11 +131,12 @@ _SCHEMA = (
         sent_at    TEXT NOT NULL
     )
     """,
-    # Files the owner decided to deliver without (`csat accept`): they no longer hold delivery.
+    # Findings the owner decided to deliver without (`csat accept`): a file's missing rows
+    # ("file:<sha256>"), a unit's missing or fallen answers in a period ("unit:<name>:<period>").
     """
-    CREATE TABLE IF NOT EXISTS accepted_files (
-        file_sha256 TEXT PRIMARY KEY,
-        source_file TEXT NOT NULL,
+    CREATE TABLE IF NOT EXISTS accepted (
+        key         TEXT PRIMARY KEY,
+        label       TEXT NOT NULL,
         note        TEXT NOT NULL,
         accepted_at TEXT NOT NULL
     )
@@ -223,17 +225,16 @@ class DeliveryLedger:
         with self._connect() as conn:
             conn.execute("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?)", (alert_key, message_id, now))
 
-    def accept_file(self, file_sha256: str, source_file: str, note: str) -> None:
+    def accept(self, key: str, label: str, note: str) -> None:
+        """Record that delivery may go ahead without this finding (`transforms.completeness` keys)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._connect() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO accepted_files VALUES (?, ?, ?, ?)", (file_sha256, source_file, note, now)
-            )
+            conn.execute("INSERT OR REPLACE INTO accepted VALUES (?, ?, ?, ?)", (key, label, note, now))
 
-    def accepted_files(self) -> dict[str, str]:
-        """file hash -> file name of every accepted file."""
+    def accepted(self) -> dict[str, str]:
+        """key -> label (a file name, or unit and period) of every accepted finding."""
         with self._connect() as conn:
-            return dict(conn.execute("SELECT file_sha256, source_file FROM accepted_files").fetchall())
+            return dict(conn.execute("SELECT key, label FROM accepted").fetchall())
 
 
 # --- messages -------------------------------------------------------------------------
@@ -254,7 +255,7 @@ class OutgoingMessage:
     attachment_filename: str = ""
     pdf_sha256: str = ""
     headline: dict[str, dict[str, Any]] = field(default_factory=dict)
-    inputs: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox_name: str = ""  # file name in the outbox folder of the report key
 
 
@@ -487,12 +488,15 @@ def plain_correction(email: ReportEmail, previous: DeliveryRecord) -> tuple[str,
 
 
 def largest_move(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> float | None:
-    """The largest change, in points, of a headline figure both versions have (None: nothing comparable)."""
-    moves = [
-        abs(after[name]["points"] - figure["points"])
-        for name, figure in before.items()
-        if name in after and figure.get("points") is not None and after[name].get("points") is not None
-    ]
+    """The largest change, in points, of a headline figure; one that appears or disappears counts as
+    an infinite move (a unit reaching min_n gets its first figures). None: nothing measured in points."""
+    moves = []
+    for name in before.keys() | after.keys():
+        old, new = before.get(name, {}).get("points"), after.get(name, {}).get("points")
+        if old is not None and new is not None:
+            moves.append(abs(new - old))
+        elif (old is None) != (new is None):
+            moves.append(float("inf"))
     return max(moves) if moves else None
 
 
@@ -568,7 +572,11 @@ def deliver_report(
         subject, body = (email.subject, email.body_text)
         if decision == "correction" and previous is not None:
             subject, body = correction_text(email, previous)
-        message_id = message_id_for(email.report_key, key, fingerprint, decision, marker, sender=delivery.sender)
+        # A correction names the version it replaces: content flipping back and forth gets new ids.
+        replaced = previous.message_id if decision == "correction" and previous is not None else ""
+        message_id = message_id_for(
+            email.report_key, key, fingerprint, decision, marker, replaced, sender=delivery.sender
+        )
         item = OutgoingMessage(
             report_key=email.report_key,
             recipient=recipient,

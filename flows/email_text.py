@@ -12,6 +12,7 @@ from typing import Any
 
 from flows.delivery import DeliveryRecord, ReportEmail
 from flows.scorecard_report import ReportFiles
+from transforms.scopes import COMPANY
 
 ARROW = "→"
 FOOTER = "-- csat-pipeline (automatic message)"
@@ -37,14 +38,14 @@ def headline_figures(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def report_subject(organisation: str, report: ReportFiles) -> str:
-    scope = "" if report.segment == "All" else f" - {report.segment}"
+    scope = "" if report.segment == COMPANY else f" - {report.segment}"
     return f"{organisation}: customer satisfaction scorecard {report.period}{scope}"
 
 
 def report_body(report: ReportFiles, context: dict[str, Any]) -> str:
     meta, headline = context["meta"], context["headline"]
     title = f"Customer satisfaction scorecard {report.period}" + (
-        "" if report.segment == "All" else f" for {meta['segment_label']}"
+        "" if report.segment == COMPANY else f" for {meta['segment_label']}"
     )
     if meta["too_small"]:
         figures = [meta["too_small_text"]]
@@ -70,26 +71,43 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def correction_cause(before: dict[str, int], after: dict[str, int], figures_moved: bool) -> str:
-    """Why a report changed, from the answers each input file contributed then and now."""
-    causes = [
-        f"{after[name]:,} late answer{'s' if after[name] != 1 else ''} from file {name}"
-        for name in sorted(after)
-        if name not in before
-    ]
-    causes += [
-        f"answers from file {name} changed ({before[name]:,} {ARROW} {after[name]:,})"
-        for name in sorted(after)
-        if name in before and before[name] != after[name]
-    ]
-    causes += [
-        f"answers from file {name} were replaced by newer submissions" for name in sorted(before) if name not in after
-    ]
+def _answers(n: int, what: str) -> str:
+    return f"{n:,} {what} answer{'s' if n != 1 else ''}"
+
+
+def correction_cause(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], figures_moved: bool) -> str:
+    """Why a report changed, from the answers each input file (by content hash) provided then and now.
+
+    Answers a file gained beyond what other files lost are late ones ("240 late answers from
+    file X"); the rest replaced answers other files had provided ("12 corrected answers").
+    """
+    count = {sha: {"then": before.get(sha, {}).get("answers", 0), "now": after.get(sha, {}).get("answers", 0)}
+             for sha in before.keys() | after.keys()}  # fmt: skip
+    name = {sha: (after.get(sha) or before.get(sha) or {}).get("file") or sha[:12] for sha in count}
+    lost = sum(max(c["then"] - c["now"], 0) for c in count.values())
+    causes = []
+    for sha in sorted(count, key=lambda s: (name[s], s)):
+        gained = count[sha]["now"] - count[sha]["then"]
+        if gained <= 0:
+            continue
+        corrected = min(gained, lost)
+        lost -= corrected
+        parts = [
+            _answers(gained - corrected, "late") if gained > corrected else "",
+            _answers(corrected, "corrected") if corrected else "",
+        ]
+        causes.append(f"{' and '.join(p for p in parts if p)} from file {name[sha]}")
+    if lost:
+        causes.append(f"{_answers(lost, 'earlier')} no longer count")
     if causes:
         return "; ".join(causes)
     if figures_moved:
         return "stored answers were corrected"
     return "the report's configuration or layout changed (the figures below did not)"
+
+
+def figures_moved(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> bool:
+    return any(before.get(name, {}).get("text") != figure["text"] for name, figure in after.items())
 
 
 def figure_changes(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
@@ -104,10 +122,10 @@ def figure_changes(before: dict[str, dict[str, Any]], after: dict[str, dict[str,
 
 def correction_text(email: ReportEmail, previous: DeliveryRecord) -> tuple[str, str]:
     """A correction for someone who holds `previous`: marked as such, the figures before and after, and why."""
-    moved = any(
-        previous.headline.get(name, {}).get("text") != figure["text"] for name, figure in email.headline.items()
-    )
-    cause = correction_cause(previous.inputs, email.inputs, moved)
+    if not previous.inputs and not previous.headline:  # delivered by the first release (flows.migrations)
+        cause = "a new release of the pipeline re-issued it (what the earlier copy showed is not on record)"
+    else:
+        cause = correction_cause(previous.inputs, email.inputs, figures_moved(previous.headline, email.headline))
     first = f"CORRECTION to the report sent to you on {_when(previous.delivered_at)}: {cause}."
     body = "\n".join(
         [
@@ -124,33 +142,75 @@ def correction_text(email: ReportEmail, previous: DeliveryRecord) -> tuple[str, 
 # --- owner alerts ------------------------------------------------------------------------
 
 
+_WHAT_TO_DO = [
+    "What to do (docs/operations.md, 'Held runs and incomplete data'):",
+    "- fix the cause: replace a broken or incomplete file in the inbox with a complete export, or wait",
+    "  for a file still being copied; the next run loads it and delivers;",
+    "- or accept a finding for good: csat accept FILE --note '...' (or --unit UNIT --period PERIOD);",
+    "- or deliver now, with the banner: csat run --deliver-incomplete",
+    "- preview who would receive what: csat run --dry-run",
+]
+
+
 def held_alert(
-    run: str, issues: Sequence[str], planned: Sequence[tuple[str, str, str]], reports: Sequence[str]
+    run: str,
+    issues: Sequence[str],
+    held: Sequence[tuple[str, str]],
+    delivered: Sequence[dict[str, Any]],
+    reports: Sequence[str],
 ) -> tuple[str, str]:
     """(subject, body) telling the owner that delivery was held, why, and what to do.
 
-    `planned`: (report key, recipient, kind) of every email that was not sent.
+    `held`: (report key, recipient) of every email not sent; `delivered`: the run's email entries that went out.
     """
     lines = [
-        f"The csat run {run} held delivery: the data is incomplete, so nothing was sent to management.",
+        f"The csat run {run} held delivery: the data is incomplete, so these reports were not sent to management.",
         "",
         "What is missing:",
         *(f"- {issue}" for issue in issues),
         "",
-        f"Held: {len(planned)} email(s) - " + ", ".join(sorted({key for key, _, _ in planned})) + ".",
+        f"Held: {len(held)} email(s):",
+        *(f"- {key} to {recipient}" for key, recipient in held),
+        f"Delivered (their reports are not concerned): {len(delivered)}.",
         "The reports with a banner saying what is missing are on disk:",
         *(f"- {path}" for path in reports),
         "",
-        "What to do (docs/operations.md, 'Held runs and incomplete data'):",
-        "- fix the cause: replace a broken or incomplete file in the inbox with a complete export, or wait",
-        "  for a file still being copied; the next run loads it and delivers;",
-        "- or accept a file whose rows are missing for good: csat accept FILE --note '...';",
-        "- or deliver now, with the banner: csat run --deliver-incomplete",
-        "- preview who would receive what: csat run --dry-run",
+        *_WHAT_TO_DO,
         "",
         FOOTER,
     ]
-    return f"[csat] HELD: run {run} - nothing delivered ({len(issues)} problem(s) with the data)", "\n".join(lines)
+    return (
+        f"[csat] HELD: run {run} - {len(held)} email(s) not sent ({len(issues)} problem(s) with the data)",
+        "\n".join(lines),
+    )
+
+
+def incomplete_notice(
+    run: str, issues: Sequence[str], delivered: Sequence[dict[str, Any]], reports: Sequence[str]
+) -> tuple[str, str]:
+    """(subject, body): the data is incomplete, nothing was held (nothing changed for anyone, or the
+    configuration or the operator said deliver with a banner). Sent once per set of findings."""
+    lines = [
+        f"The csat run {run} found incomplete data. Nothing was held: "
+        + (
+            f"{len(delivered)} email(s) went out with a banner saying what is missing."
+            if delivered
+            else "no recipient needed a new report."
+        ),
+        "",
+        "What is missing:",
+        *(f"- {issue}" for issue in issues),
+        "",
+        "The reports with the banner are on disk:",
+        *(f"- {path}" for path in reports),
+        "",
+        *_WHAT_TO_DO[:4],
+        "",
+        "You get this once for this set of findings; the run summary lists them every night.",
+        "",
+        FOOTER,
+    ]
+    return f"[csat] INCOMPLETE DATA: run {run} - {len(issues)} problem(s)", "\n".join(lines)
 
 
 def failed_alert(run: str, flow: str, error: str, when: datetime) -> tuple[str, str]:
@@ -172,6 +232,13 @@ def failed_alert(run: str, flow: str, error: str, when: datetime) -> tuple[str, 
     return f"[csat] FAILED: {flow} run {run}", "\n".join(lines)
 
 
+def _cause_for(holders: Sequence[DeliveryRecord], email: ReportEmail) -> str:
+    if not holders:
+        return "unknown"
+    first = holders[0]
+    return correction_cause(first.inputs, email.inputs, figures_moved(first.headline, email.headline))
+
+
 def outdated_alert(
     report_key: str, holders: Sequence[DeliveryRecord], email: ReportEmail, policy: str
 ) -> tuple[str, str]:
@@ -185,7 +252,7 @@ def outdated_alert(
             for record in holders
         ),
         "",
-        f"Why it changed: {correction_cause(holders[0].inputs, email.inputs, True) if holders else 'unknown'}.",
+        f"Why it changed: {_cause_for(holders, email)}.",
         "To send the current version: csat resend --period PERIOD --segment UNIT [--recipient ADDRESS]",
         "",
         FOOTER,

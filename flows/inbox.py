@@ -1,11 +1,13 @@
 """Which inbox files are complete: a copy still in progress is never loaded.
 
-A file is complete when a ready marker `NAME.ready` lies beside it (the sender writes it
-after the file), or - unless markers are required - when its size and modification time
-have not changed for `intake.settle_seconds`. Its bytes are then read once and checked
-against the size seen before reading, so the content loaded (and the hash recorded) is
-exactly what was complete. Hidden files, editor lock files and markers are listed as
-ignored, never silently skipped.
+A file is complete when a ready marker `NAME.ready` written after the file's last change
+lies beside it (the sender writes it after copying), or - unless markers are required -
+when its modification time is at least `intake.settle_seconds` old. Its bytes are then
+read once, and the read is refused if the size or modification time moved meanwhile, so
+the content loaded (and the hash recorded) is exactly what was complete. A copy tool that
+sets an old modification time before writing defeats the age check: use markers with it.
+Hidden files, editor lock files and orphan markers are listed as ignored, never skipped
+silently.
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ def _ignored_reason(path: Path) -> str | None:
     return None
 
 
+def _marked_ready(path: Path) -> bool:
+    """A marker counts only if written after the file's last change: yesterday's marker beside
+    today's re-upload under the same name says nothing about the new copy."""
+    marker = path.with_name(path.name + READY_SUFFIX)
+    try:
+        return marker.stat().st_mtime_ns >= path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
 def _age(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
@@ -45,9 +57,11 @@ def scan_inbox(inbox: Path, intake: Intake, now: float) -> InboxScan:
     scan = InboxScan()
     for path in sorted(inbox.iterdir()):
         if (reason := _ignored_reason(path)) is not None:
+            if reason == "ready marker" and not path.with_name(path.name.removesuffix(READY_SUFFIX)).exists():
+                reason = "ready marker without its file (the file was not delivered, or was removed)"
             scan.ignored[path] = reason
             continue
-        if path.with_name(path.name + READY_SUFFIX).exists():
+        if _marked_ready(path):
             scan.complete.append(path)
         elif intake.ready_marker == "required":
             scan.in_progress[path] = f"waiting for its marker {path.name}{READY_SUFFIX}"

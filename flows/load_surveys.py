@@ -108,6 +108,7 @@ def read_new_exports(
     # Rejected files are tried again every run (the configuration may have been fixed).
     rejected = dict(files.filter(pl.col("status") == "rejected").select("file_sha256", "message").iter_rows())
     scan = scan_inbox(settings.require_inbox(), settings.pipeline.intake, now.timestamp())
+    # A marker beside its file is the convention working; an orphan marker is worth saying.
     outcomes = [_noted(path, "ignored", why) for path, why in scan.ignored.items() if why != "ready marker"]
     outcomes += [_noted(path, "in_progress", why) for path, why in scan.in_progress.items()]
     exports: list[RawExport] = []

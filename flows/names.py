@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+from transforms.scopes import COMPANY
+
 _NOT_WORD = re.compile(r"[\W_]+")
 _PLAIN = re.compile(r"[A-Za-z0-9]{1,40}")
-COMPANY = "All"  # the company-wide scope (flows.settings.ALL_UNITS)
 
 
 def name_part(text: str, max_chars: int = 40) -> str:

@@ -14,6 +14,7 @@ names and addresses only. A failed or held run emails the owner.
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from flows import email_text
 from flows.delivery import DeliveryError, DeliveryLedger, DeliveryOutcome, ReportEmail, deliver_report, send_alert
 from flows.files import sweep_temp_files
 from flows.load_surveys import FileOutcome, load_inbox
+from flows.migrations import migrate
 from flows.render import TEMPLATES_DIR, render_scorecards
 from flows.scorecard_report import (
     NoDataError,
@@ -41,6 +43,7 @@ from flows.scorecard_report import (
     assets_digest,
     content_fingerprint,
     current_version,
+    delivery_fingerprint,
     read_snapshot,
     report_files,
     report_scope,
@@ -48,13 +51,16 @@ from flows.scorecard_report import (
     scorecard_meta,
     write_report_files,
 )
-from flows.settings import ALL_UNITS, Recipient, Settings, default_config_dir, load_settings
+from flows.settings import Recipient, Settings, default_config_dir, load_settings
 from flows.store import Store
 from transforms.completeness import Issue, banner_lines, intake_issues, volume_issues
+from transforms.data_quality import files_of_period
 from transforms.report_context import build_scorecard_context
+from transforms.scopes import COMPANY
 
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.EIO, errno.ESTALE}
 HELD = "held"
+WOULD_HOLD = "would_hold"  # a dry run that found incomplete data (nothing was held: nothing was to be sent)
 log = logging.getLogger(__name__)
 
 
@@ -95,7 +101,8 @@ class RunSummary:
     def as_dict(self) -> dict[str, Any]:
         counted = [f for f in self.files if f["status"] in ("loaded", "rejected")]
         totals = {k: sum(f[k] for f in counted) for k in ("rows_read", "rows_loaded", "rows_quarantined")}
-        company = [r for r in self.reports if r["segment"] == ALL_UNITS] or self.reports
+        built = [r for r in self.reports if "metrics_csv" in r]  # skipped scopes have no files
+        company = [r for r in built if r["segment"] == COMPANY] or built
         return asdict(self) | {"totals": totals, "metrics_file": company[0]["metrics_csv"] if company else None}
 
 
@@ -105,8 +112,14 @@ class BuiltReport:
 
     data: ScorecardData
     context: dict[str, Any]
-    files: ReportFiles
+    files: ReportFiles  # .fingerprint: the PDF's content (re-rendered when it changes)
     up_to_date: bool
+    delivered_content: str  # what recipients hold: the content without the gate's notes
+
+    @property
+    def incomplete(self) -> bool:
+        """The completeness gate found something this report's cover must say."""
+        return bool(self.context["meta"]["missing"])
 
 
 # --- tasks ---------------------------------------------------------------------------------
@@ -159,7 +172,9 @@ def build_reports(
         on_disk = current_version(files, fingerprint)
         # Same content: keep the files as delivered, with the data time they were made from.
         files = replace(files, fingerprint=fingerprint, data_as_of=on_disk or files.data_as_of)
-        built.append(BuiltReport(data, context, files, on_disk is not None))
+        built.append(
+            BuiltReport(data, context, files, on_disk is not None, delivery_fingerprint(context, data.metrics, assets))
+        )
     return built, skipped
 
 
@@ -245,7 +260,7 @@ def _entitled(settings: Settings, scope: str) -> list[Recipient]:
 def nightly_scopes(settings: Settings) -> list[str]:
     """The company report and every unit or group report someone is entitled to."""
     entitled = {s for r in settings.pipeline.delivery.recipients for s in r.scopes}
-    return [s for s in settings.scope_names if s == ALL_UNITS or s in entitled]
+    return [s for s in settings.scope_names if s == COMPANY or s in entitled]
 
 
 @flow(
@@ -281,7 +296,7 @@ def report(
     config_dir: str | None = None,
     kind: str = "scorecard",
     period: str | None = None,
-    segment: str = ALL_UNITS,
+    segment: str = COMPANY,
     recipients: list[str] | None = None,
     as_of: datetime | None = None,
     resend: bool = False,
@@ -293,11 +308,13 @@ def report(
         raise ValueError(f"unknown report kind {kind!r}; available: scorecard")
     settings = _load(config_dir)
     scope = settings.resolve_scope(segment)
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)  # a deployment parameter without an offset means UTC, as on the CLI
     return _run(
         settings,
         scopes=[scope],
         period=period or settings.pipeline.report.period,
-        recipients=_recipients(settings, recipients),
+        recipients=None if recipients is None else settings.recipients_for(scope, recipients),
         as_of=as_of,
         resend=resend,
         deliver_incomplete=deliver_incomplete,
@@ -322,6 +339,8 @@ def _run(
     summary = RunSummary(run=_run_name(), dry_run=dry_run)
     with store.run_lock():
         sweep_temp_files(settings.reports, settings.outbox)
+        for step in migrate(settings, store):
+            get_run_logger().warning("store migrated: %s", step)
         try:
             _produce(
                 settings, store, summary, scopes, period, recipients, as_of,
@@ -370,18 +389,25 @@ def _produce(
         for r in built
     ]
     planned, _ = deliver_reports(settings, emails, resend=resend, dry_run=True)
-    to_send = [(key, o) for key, o in planned if o.status == "planned"]
     gate_holds = settings.pipeline.completeness.on_incomplete == "hold" and not deliver_incomplete
-    # Held only when something would go out: recipients already holding this content lose nothing.
-    hold = bool(issues and to_send) and gate_holds and as_of is None
-    if dry_run or hold:
-        summary.emails = [_email_entry(key, o) for key, o in planned]
-        if hold:
-            summary.status = HELD
-            _alert_held(settings, summary, issues, to_send, built, dry_run)
+    incomplete = {r.files.key for r in built if r.incomplete}
+    # Held: emails that would go out with a report whose cover says data is missing. Reports the
+    # findings do not concern go out; recipients already holding a report lose nothing.
+    held = [(k, o) for k, o in planned if o.status == "planned" and k in incomplete] if gate_holds else []
+    if dry_run:
+        summary.emails = [_email_entry(k, o, held=(k, o) in held, dry_run=True) for k, o in planned]
+        summary.status = WOULD_HOLD if held else "completed"
         return
-    delivered, failures = deliver_reports(settings, emails, resend=resend, dry_run=False)
-    summary.emails = [_email_entry(key, o) for key, o in delivered]
+    held_keys = {k for k, _ in held}
+    delivered, failures = deliver_reports(
+        settings, [(e, r) for e, r in emails if e.report_key not in held_keys], resend=resend, dry_run=False
+    )
+    summary.emails = [_email_entry(k, o) for k, o in delivered] + [_email_entry(k, o, held=True) for k, o in held]
+    if held:
+        summary.status = HELD
+        _alert_owner(settings, summary, issues, built, held)
+    elif issues:
+        _alert_owner(settings, summary, issues, built, held)
     _report_outdated(settings, summary, emails, delivered)
     if failures:
         raise DeliveryError(" | ".join(failures))
@@ -396,14 +422,16 @@ def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[Fi
         [{"file": o.file, "file_sha256": o.sha256, "status": o.status, "message": o.message} for o in outcomes],
         schema={"file": pl.String, "file_sha256": pl.String, "status": pl.String, "message": pl.String},
     )
-    loaded = snapshot.ingest_files.filter(pl.col("status") == "loaded")
+    period_files = files_of_period(snapshot.ingest_files.lazy(), snapshot.file_units.lazy(), snapshot.period)
+    accepted = set(ledger.accepted())
     expected = [u.name for u in settings.pipeline.units if u.expected]
-    return intake_issues(this_run, loaded, set(ledger.accepted_files()), limits.max_quarantine_share) + volume_issues(
+    return intake_issues(this_run, period_files.collect(), accepted, limits.max_quarantine_share) + volume_issues(
         snapshot.metrics,
         snapshot.period,
         snapshot.previous,
         expected,
         settings.unit_names,
+        accepted,
         limits.max_volume_drop,
         settings.pipeline.report.min_n,
     )
@@ -411,14 +439,14 @@ def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[Fi
 
 def _report_email(settings: Settings, built: BuiltReport) -> ReportEmail:
     files = built.files
-    label = "All customers" if files.segment == ALL_UNITS else files.segment[:60]
+    label = "All customers" if files.segment == COMPANY else files.segment[:60]
     return ReportEmail(
         report_key=files.key,
         subject=email_text.report_subject(settings.pipeline.report.organisation, files),
         body_text=email_text.report_body(files, built.context),
         pdf_path=files.pdf,
         pdf_filename=f"Scorecard {files.period} – {label}.pdf".replace("/", "-").replace("\\", "-"),
-        fingerprint=files.fingerprint,
+        fingerprint=built.delivered_content,
         headline=email_text.headline_figures(built.context),
         inputs=built.data.inputs,
     )
@@ -439,40 +467,44 @@ def _report_entry(built: BuiltReport) -> dict[str, Any]:
     }
 
 
-def _email_entry(report_key: str, outcome: DeliveryOutcome) -> dict[str, Any]:
+def _email_entry(
+    report_key: str, outcome: DeliveryOutcome, *, held: bool = False, dry_run: bool = False
+) -> dict[str, Any]:
     return {
         "report": report_key,
         "recipient": outcome.recipient,
-        "status": outcome.status,
+        "status": "held" if held and not dry_run else outcome.status,
+        "held": held,
         "kind": outcome.kind,
         "message_id": outcome.message_id,
         "path": str(outcome.outbox_path) if outcome.outbox_path else None,
     }
 
 
-def _alert_held(
+def _alert_owner(
     settings: Settings,
     summary: RunSummary,
     issues: list[Issue],
-    held: list[tuple[str, DeliveryOutcome]],
     built: list[BuiltReport],
-    dry_run: bool,
+    held: list[tuple[str, DeliveryOutcome]],
 ) -> None:
-    subject, body = email_text.held_alert(
-        summary.run,
-        [i.detail for i in issues],
-        [(key, o.recipient, o.kind) for key, o in held],
-        [str(r.files.pdf) for r in built],
-    )
-    get_run_logger().warning("delivery held: %s", "; ".join(i.detail for i in issues))
-    if dry_run:
-        summary.alerts.append({"kind": "held", "to": settings.pipeline.delivery.owner.email, "status": "planned"})
-        return
+    """Tell the owner about incomplete data: every held run; otherwise once per distinct set of findings."""
+    details = [i.detail for i in issues]
+    get_run_logger().warning("incomplete data%s: %s", " - delivery held" if held else "", "; ".join(details))
+    delivered = [e for e in summary.emails if e["status"] in ("sent", "written_to_outbox")]
+    pdfs = [str(r.files.pdf) for r in built if r.incomplete]
+    if held:
+        key = f"held:{current_run.id or summary.run}"
+        subject, body = email_text.held_alert(
+            summary.run, details, [(k, o.recipient) for k, o in held], delivered, pdfs
+        )
+    else:
+        findings = hashlib.sha256("\n".join(sorted(i.key or i.detail for i in issues)).encode()).hexdigest()[:16]
+        key = f"incomplete:{findings}"
+        subject, body = email_text.incomplete_notice(summary.run, details, delivered, pdfs)
     ledger = DeliveryLedger(settings.ledger_path)
-    alert = send_alert(
-        f"held:{current_run.id or summary.run}", subject, body, settings.pipeline.delivery, settings.outbox, ledger
-    )
-    summary.alerts.append(_alert_entry("held", alert))
+    alert = send_alert(key, subject, body, settings.pipeline.delivery, settings.outbox, ledger)
+    summary.alerts.append(_alert_entry("held" if held else "incomplete", alert))
 
 
 def _report_outdated(
@@ -521,13 +553,6 @@ def _alert_entry(kind: str, outcome: DeliveryOutcome) -> dict[str, Any]:
         "status": outcome.status,
         "path": str(outcome.outbox_path) if outcome.outbox_path else None,
     }
-
-
-def _recipients(settings: Settings, addresses: list[str] | None) -> list[Recipient] | None:
-    if not addresses:
-        return None
-    known = {r.email.casefold(): r for r in settings.pipeline.delivery.recipients}
-    return [known.get(a.casefold()) or Recipient(name=a, email=a) for a in addresses]
 
 
 def _finish(summary: RunSummary, store: Store) -> Any:

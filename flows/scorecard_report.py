@@ -27,12 +27,13 @@ import polars as pl
 
 from flows.files import atomic_write_many, sha256_file
 from flows.names import report_stem
-from flows.settings import ALL_UNITS, Settings
+from flows.settings import Settings
 from flows.store import Store
 from transforms.comments import comment_candidates, select_comments
-from transforms.data_quality import answers_by_file, files_in_scope, period_rank, quarantine_summary
+from transforms.data_quality import answers_by_file, current_answers, files_in_scope, period_rank, quarantine_summary
 from transforms.periods import previous_period
 from transforms.report_context import ScorecardMeta
+from transforms.scopes import COMPANY
 from transforms.scorecard import ScorecardParameters, scorecard_metrics
 
 KIND = "scorecard"
@@ -49,7 +50,7 @@ class ReportScope:
 
     @property
     def company(self) -> bool:
-        return self.name == ALL_UNITS
+        return self.name == COMPANY
 
     @property
     def unit_filter(self) -> tuple[str, ...] | None:
@@ -71,6 +72,7 @@ class StoreSnapshot:
     reproduced: bool  # read "as of" a past time: written beside, never over, the current reports
     metrics: pl.DataFrame  # every unit, group and the company total, periods up to `period`
     comments: pl.DataFrame  # the period's commented responses
+    current_answers: pl.DataFrame  # responses each file provides now, per unit (transforms.data_quality)
     ingest_files: pl.DataFrame
     file_units: pl.DataFrame
     quarantine: pl.DataFrame
@@ -89,7 +91,7 @@ class ScorecardData:
     files: pl.DataFrame
     quarantine_reasons: pl.DataFrame
     comments: pl.DataFrame
-    inputs: dict[str, int]  # input file -> answers it contributes (a correction names them)
+    inputs: dict[str, dict[str, Any]]  # file content hash -> {"file": name, "answers": n} (a correction's cause)
 
     @property
     def segment(self) -> str:
@@ -190,9 +192,10 @@ def read_snapshot(
     params = scorecard_parameters(settings)
     answers, responses = store.scan("answers", as_of), store.scan("responses", as_of)
     metrics = scorecard_metrics(answers.filter(in_scope), responses.filter(in_scope), params)
-    comments, ingest_files, file_units, quarantine = pl.collect_all(
+    comments, current, ingest_files, file_units, quarantine = pl.collect_all(
         [
             comment_candidates(responses, answers, chosen, params.overall_item),
+            current_answers(responses, chosen),
             store.scan("ingest_files", as_of),
             store.scan("ingest_file_units", as_of),
             store.scan("quarantine", as_of).select("file_sha256", "source_file", "source_line", "segment", "reason"),
@@ -207,6 +210,7 @@ def read_snapshot(
         reproduced=as_of is not None,
         metrics=metrics,
         comments=comments,
+        current_answers=current,
         ingest_files=ingest_files,
         file_units=file_units,
         quarantine=quarantine,
@@ -236,7 +240,7 @@ def scope_scorecard(snapshot: StoreSnapshot, scope: ReportScope, settings: Setti
             files_lazy,
             quarantine_summary(snapshot.quarantine.lazy(), files_lazy, units),
             select_comments(snapshot.comments.lazy(), units, settings.pipeline.report.comments_shown),
-            answers_by_file(snapshot.file_units.lazy(), snapshot.ingest_files.lazy(), units, snapshot.period),
+            answers_by_file(snapshot.current_answers.lazy(), snapshot.ingest_files.lazy(), units),
         ]
     )
     return ScorecardData(
@@ -249,7 +253,7 @@ def scope_scorecard(snapshot: StoreSnapshot, scope: ReportScope, settings: Setti
         files=files,
         quarantine_reasons=reasons,
         comments=comments,
-        inputs=dict(inputs.iter_rows()),
+        inputs={sha: {"file": name, "answers": n} for sha, name, n in inputs.iter_rows()},
     )
 
 
@@ -258,7 +262,7 @@ def gather_scorecard(
     store: Store,
     *,
     period: str = "latest",
-    segment: str = ALL_UNITS,
+    segment: str = COMPANY,
     as_of: datetime | None = None,
     now: datetime | None = None,
 ) -> ScorecardData:
@@ -336,18 +340,33 @@ def assets_digest(templates: Path, logo: Path | None) -> str:
     return hashlib.sha256(f"{_tree_digest(templates)}|{logo_part}|{renderer}".encode()).hexdigest()
 
 
-def content_fingerprint(context: dict[str, Any], metrics: pl.DataFrame, assets: str) -> str:
-    """The report's content: everything printed (but the render and data times) and the metrics file.
+RENDER_TIMES = ("generated_at", "data_as_of")
+GATE_NOTES = ("banner", "missing")  # what the completeness gate adds: about the data, not the figures
 
-    Equal fingerprints mean an identical report, so nothing is re-rendered or sent again;
-    a different one means recipients hold an outdated version.
+
+def content_fingerprint(
+    context: dict[str, Any], metrics: pl.DataFrame, assets: str, ignore: tuple[str, ...] = RENDER_TIMES
+) -> str:
+    """The report's content: everything printed (but the `ignore`d meta keys) and the metrics file.
+
+    With the default, equal fingerprints mean an identical PDF: nothing is re-rendered. For
+    delivery the gate's notes are ignored too (`delivery_fingerprint`).
     """
-    meta = {k: v for k, v in context["meta"].items() if k not in ("generated_at", "data_as_of")}
+    meta = {k: v for k, v in context["meta"].items() if k not in ignore}
     printed = json.dumps({**context, "meta": meta}, sort_keys=True, default=str, ensure_ascii=False)
     digest = hashlib.sha256(printed.encode("utf-8"))
     digest.update(metrics.write_csv().encode("utf-8"))
     digest.update(assets.encode())
     return digest.hexdigest()
+
+
+def delivery_fingerprint(context: dict[str, Any], metrics: pl.DataFrame, assets: str) -> str:
+    """What a recipient holds: the figures, texts and layout, not the gate's notes about the data.
+
+    A banner that appears (a rejected file elsewhere) or goes (the file fixed) without a figure
+    changing is no reason to email a "correction"; the owner is told about the data instead.
+    """
+    return content_fingerprint(context, metrics, assets, RENDER_TIMES + GATE_NOTES)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

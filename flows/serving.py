@@ -40,7 +40,11 @@ class CannotServe(Exception):
 
 
 def prefect_api_url() -> str | None:
-    """The API URL Prefect will use (environment, profile or prefect.toml), or None for ephemeral mode."""
+    """The API URL Prefect will use, or None for ephemeral mode.
+
+    From the environment, a prefect.toml, or the profile under PREFECT_HOME - which `csat`
+    points at the project's var/prefect unless set, so a profile in ~/.prefect is not read.
+    """
     from prefect.settings import PREFECT_API_URL
 
     return PREFECT_API_URL.value() or None

@@ -8,6 +8,7 @@ configuration names.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -24,14 +25,16 @@ from pydantic import (
     model_validator,
 )
 
+from transforms.scopes import COMPANY
+
 PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 # Unit names are free text (any script, any case) but one printable line; long names are allowed.
 UnitName = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
-ALL_UNITS = "All"  # the company-wide scope; reserved, no unit or group may be called so
-EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$", max_length=254)]
+EMAIL_PATTERN = r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$"
+EmailAddress = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 MODES = ("online", "paper", "phone", "in_person")
 ORAL_MODES = ("phone", "in_person")  # interviewer-administered: read higher (methodology.md)
 M = TypeVar("M", bound=BaseModel)
@@ -220,7 +223,7 @@ class Recipient(Contact):
     @property
     def scopes(self) -> list[str]:
         """Report scopes this recipient is entitled to: 'All' or unit / group names."""
-        return [ALL_UNITS] if self.units == "all" else list(dict.fromkeys(self.units))
+        return [COMPANY] if self.units == "all" else list(dict.fromkeys(self.units))
 
 
 class Corrections(_Strict):
@@ -420,11 +423,11 @@ class Settings:
     @property
     def scope_names(self) -> tuple[str, ...]:
         """Every report scope: the company ('All'), each group, each unit."""
-        return (ALL_UNITS, *(g.name for g in self.pipeline.groups), *self.unit_names)
+        return (COMPANY, *(g.name for g in self.pipeline.groups), *self.unit_names)
 
     def units_in(self, scope: str) -> tuple[str, ...]:
         """The units a report scope covers: all of them for 'All', the unit itself, or a group's units."""
-        if scope == ALL_UNITS:
+        if scope == COMPANY:
             return self.unit_names
         groups = {g.name: g.members for g in self.pipeline.groups}
         if scope not in groups:
@@ -442,6 +445,24 @@ class Settings:
             folded.setdefault(label.lower(), set()).add(unit)
         unique = {label: next(iter(units)) for label, units in folded.items() if len(units) == 1}
         return unique | exact
+
+    def recipients_for(self, scope: str, addresses: list[str]) -> list[Recipient]:
+        """Recipients typed by a person for one report: valid addresses, and a configured recipient only
+        for a report they are entitled to (so a unit's report never reaches another unit's manager by a
+        typo). Other addresses (an auditor, an archive) are taken as given."""
+        known = {r.email.casefold(): r for r in self.pipeline.delivery.recipients}
+        chosen = []
+        for address in addresses:
+            if len(address) > 254 or not re.fullmatch(EMAIL_PATTERN, address):
+                raise ValueError(f"'{address}' is not an e-mail address")
+            recipient = known.get(address.casefold()) or Recipient(name=address, email=address)
+            if address.casefold() in known and scope not in recipient.scopes:
+                raise ValueError(
+                    f"{address} is entitled to the reports of {', '.join(recipient.scopes)}, not of {scope} "
+                    "(delivery.recipients in the configuration)"
+                )
+            chosen.append(recipient)
+        return chosen
 
     def resolve_scope(self, text: str) -> str:
         """A scope name typed by a person: exact, else ignoring case when that is unambiguous."""
@@ -530,7 +551,7 @@ def _check_units(settings: Settings) -> None:
         raise ConfigError(
             f"{where}: keys 'units' and 'groups' repeat the name(s) {', '.join(repeated)}; names are unique"
         )
-    if reserved := [n for n in names if n.casefold() == ALL_UNITS.casefold()]:
+    if reserved := [n for n in names if n.casefold() == COMPANY.casefold()]:
         raise ConfigError(f"{where}: '{reserved[0]}' is reserved for the company-wide report; choose another unit name")
     owner: dict[str, str] = {}
     for unit in pipeline.units:

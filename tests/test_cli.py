@@ -120,6 +120,11 @@ def loaded(settings: Settings, store: Store) -> Settings:
         (["report", "--kind", "monthly"], "error: unknown report kind 'monthly'; available: scorecard"),
         (["report", "--as-of", "2020-01-31T00:00"], "error: --as-of 2020-01-31 00:00:00 UTC is before the store's"),
         (["resend", "--period", "2031", "--segment", "TALLINN"], "error: no answers for period 2031 for Tallinn"),
+        (["report", "--recipient", "not-an-address"], "error: 'not-an-address' is not an e-mail address"),
+        (
+            ["report", "--segment", "Narva", "--recipient", "riga@northwind.example"],
+            "error: riga@northwind.example is entitled to the reports of Rīga, not of Narva",
+        ),
     ],
 )
 def test_argument_errors_are_one_line_before_prefect(loaded: Settings, args: list[str], message: str):
@@ -141,14 +146,20 @@ def test_validate_and_a_missing_inbox_never_start_prefect(loaded: Settings):
     assert "key 'paths.inbox'" in result.stderr and "var/inbx does not exist" in result.stderr
 
 
-def test_accept_records_a_file_by_name(loaded: Settings):
-    """`csat accept NAME --note` records the file's content hash, so it no longer holds delivery."""
+def test_accept_records_a_file_or_a_unit_period(loaded: Settings):
+    """`csat accept` records a file by its content hash, or a unit's period; either no longer holds delivery."""
     from flows.delivery import DeliveryLedger
 
-    arguments = ["accept", "a.csv", "--note", "rows re-keyed by hand", "--config", str(loaded.config_dir)]
-    result = runner.invoke(app, arguments)
-    assert result.exit_code == 0, result.output
+    def accept(*args: str) -> object:
+        return runner.invoke(app, ["accept", *args, "--note", "checked by hand", "--config", str(loaded.config_dir)])
+
+    assert accept("a.csv").exit_code == 0
+    assert accept("--unit", "narva", "--period", "2025").exit_code == 0
     digest = hashlib.sha256((loaded.inbox / "a.csv").read_bytes()).hexdigest()
-    assert DeliveryLedger(loaded.ledger_path).accepted_files() == {digest: "a.csv"}
-    unknown = runner.invoke(app, ["accept", "b.csv", "--note", "x", "--config", str(loaded.config_dir)])
+    assert DeliveryLedger(loaded.ledger_path).accepted() == {
+        f"file:{digest}": "a.csv",
+        "unit:Narva:2025": "Narva in 2025",
+    }
+    unknown = accept("b.csv")
     assert unknown.exit_code == 2 and "no single file called 'b.csv'" in unknown.output
+    assert accept("--unit", "Narva").exit_code == 2  # a unit needs its period

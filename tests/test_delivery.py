@@ -501,3 +501,27 @@ def test_rejected_login_fails_without_retry_or_password(
     assert email.body_text not in caplog.text
     assert box.accepted == []
     assert ledger.rows() == []
+
+
+def test_threshold_lets_first_figures_through(email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path) -> None:
+    """A small unit reaching min_n gets its first figures even under the threshold policy (a figure appeared)."""
+    delivery = outbox_delivery(PEOPLE[:1], corrections=Corrections(send="threshold", threshold_pts=5))
+    small = replace(
+        email, fingerprint="v1", headline={"responses": {"label": "responses", "text": "22", "points": None}}
+    )
+    deliver_report(small, delivery, tmp_path / "outbox", ledger)
+
+    (outcome,) = deliver_report(version(email, "v2", 81.0, {}), delivery, tmp_path / "outbox", ledger)
+
+    assert (outcome.status, outcome.kind) == ("written_to_outbox", "correction")
+
+
+def test_content_flipping_back_gets_new_message_ids(email: ReportEmail, ledger: DeliveryLedger, tmp_path: Path) -> None:
+    """A -> B -> A -> B: every delivery is its own message and ledger row (none overwrites an earlier one)."""
+    delivery = outbox_delivery(PEOPLE[:1])
+    ids = [
+        deliver_report(version(email, fingerprint, points, {}), delivery, tmp_path / "outbox", ledger)[0].message_id
+        for fingerprint, points in (("A", 80.0), ("B", 79.0), ("A", 80.0), ("B", 79.0))
+    ]
+    assert len(set(ids)) == 4
+    assert len(ledger.rows()) == 4 and len(list((tmp_path / "outbox").rglob("*.eml"))) == 4

@@ -64,3 +64,25 @@ def test_a_file_growing_while_read_is_not_loaded(tmp_path: Path, monkeypatch: py
         read_complete(path)
     monkeypatch.undo()
     assert read_complete(path) == b"a,b\n1,2\n3,4\n"
+
+
+def test_a_stale_marker_does_not_vouch_for_a_new_upload(tmp_path: Path):
+    """Yesterday's marker beside today's re-upload (same name, still copying) does not make it complete."""
+    export = _file(tmp_path, "export.csv", 86_400)
+    marker = touch_ready_marker(export)
+    yesterday = time.time() - 86_000
+    os.utime(marker, (yesterday, yesterday))
+    export.write_bytes(b"a,b\n1,")  # today's copy, in progress
+
+    scan = scan_inbox(tmp_path, Intake(settle_seconds=120), time.time())
+
+    assert scan.complete == [] and export in scan.in_progress
+
+
+def test_an_orphan_marker_is_reported(tmp_path: Path):
+    """A marker whose file never arrived (or was removed) is listed, not skipped silently."""
+    (tmp_path / "lost.csv.ready").touch()
+    scan = scan_inbox(tmp_path, Intake(), time.time())
+    assert scan.ignored == {
+        tmp_path / "lost.csv.ready": "ready marker without its file (the file was not delivered, or was removed)"
+    }

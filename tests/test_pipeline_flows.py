@@ -278,7 +278,10 @@ def test_rejected_file_holds_delivery_and_alerts_the_owner(held):
     settings, first, before, after_held, _ = held
     assert first["status"] == "held"
     assert any("branch_export.xlsx could not be read" in issue for issue in first["issues"])
-    assert {e["status"] for e in first["emails"]} == {"planned"}
+    held = {(e["recipient"], e["kind"]) for e in first["emails"] if e["status"] == "held"}
+    assert held == {("ceo@northwind.example", "correction"), ("cx@northwind.example", "correction"),
+                    ("riga@northwind.example", "correction")}  # fmt: skip
+    assert {e["status"] for e in first["emails"] if not e["held"]} == {"already_delivered"}
     [alert_path] = after_held - before
     assert alert_path.parent.name == "alerts"
     alert = _message(alert_path)
@@ -299,20 +302,44 @@ def test_held_run_exits_3_from_the_command_line(demo, tmp_path_factory):
     settings = _copy(demo[0].root, tmp_path_factory, "held-cli")
     _drop(settings, "riga_late_december.csv", _late_riga_rows(30))
     _drop(settings, "empty.csv", b"")
+    before = _emails(settings)
+    dry = CliRunner().invoke(app, ["run", "--dry-run", "--config", str(settings.config_dir)])
+    assert dry.exit_code == 0, dry.output  # a preview is not a held run: no Held state, no alert
+    assert "WOULD HOLD" in dry.output and "would be held" in dry.output and _emails(settings) == before
     result = CliRunner().invoke(app, ["run", "--config", str(settings.config_dir)])
     assert result.exit_code == 3, result.output
     assert "HELD" in result.output and "empty.csv could not be read" in result.output
 
 
+def test_a_unit_without_answers_holds_only_the_reports_it_concerns(demo, tmp_path_factory):
+    """An expected, entitled unit without answers: its report is skipped, the company report (whose cover names
+    it) is held, Rīga's correction goes out - and the run finishes with its summary."""
+    from flows.pipeline import nightly
+
+    settings = _copy(demo[0].root, tmp_path_factory, "missing-unit")
+    set_config(settings.config_dir, "  - name: Cape Town\n", "  - name: Cape Town\n  - name: Tartu\n")
+    manager = "    - name: Tartu manager\n      email: tartu@northwind.example\n      units: [Tartu]\n"
+    set_config(settings.config_dir, "    - name: Thandi Nkosi\n", manager + "    - name: Thandi Nkosi\n")
+    _drop(settings, "riga_late_december.csv", _late_riga_rows(40))
+    result = nightly(str(settings.config_dir))
+    assert result["status"] == "held" and result["issues"] == ["Tartu has no answers for 2025"]
+    assert {"skipped": "Tartu has no answers for period 2025"} in result["reports"]
+    by_recipient = {e["recipient"]: (e["status"], e["kind"]) for e in result["emails"]}
+    assert by_recipient["riga@northwind.example"] == ("written_to_outbox", "correction")
+    assert by_recipient["ceo@northwind.example"] == ("held", "correction")
+    assert "tartu@northwind.example" not in by_recipient
+    assert result["metrics_file"].endswith("metrics_2025_all.csv")
+
+
 def test_deliver_incomplete_sends_reports_with_a_banner(held):
-    """Released on purpose, the corrections go out and the cover says exactly what is missing."""
-    _, _, _, _, released = held
+    """Released on purpose, the held corrections go out with a cover that says what is missing; reports whose
+    figures did not change are not sent again for a banner alone; the owner is told once."""
+    settings, _, _, after_held, released = held
     assert released["status"] == "completed"
-    sent = [e for e in released["emails"] if e["status"] == "written_to_outbox"]
-    assert {e["recipient"] for e in sent} == {
-        r.email
-        for r in load_settings(Path(released["reports"][0]["pdf"]).parents[3] / "config").pipeline.delivery.recipients
-    }
+    sent = {e["recipient"] for e in released["emails"] if e["status"] == "written_to_outbox"}
+    assert sent == {"ceo@northwind.example", "cx@northwind.example", "riga@northwind.example"}
+    [notice] = [p for p in _emails(settings) - after_held if p.parent.name == "alerts"]
+    assert _message(notice)["Subject"].startswith("[csat] INCOMPLETE DATA")
     company = next(r for r in released["reports"] if r["segment"] == "All")
     cover = PdfReader(company["pdf"]).pages[0].extract_text()
     assert "Incomplete data" in cover and "branch_export.xlsx" in cover
@@ -421,7 +448,8 @@ def test_reproduction_is_written_beside_the_current_report(demo, tmp_path_factor
     settings = _copy(demo[0].root, tmp_path_factory, "reproduce")
     _drop(settings, "riga_late_december.csv", _late_riga_rows())
     current = next(r for r in demo[1]["reports"] if r["segment"] == "All")
-    as_of = datetime.fromisoformat(current["data_as_of"])
+    # Naive, as a deployment parameter without an offset arrives: read as UTC.
+    as_of = datetime.fromisoformat(current["data_as_of"]).replace(tzinfo=None)
     result = report(str(settings.config_dir), period="2025", as_of=as_of, recipients=["archive@northwind.example"])
     [reproduced] = result["reports"]
     assert "_as-of-" in reproduced["pdf"] and Path(reproduced["pdf"]).parent == settings.reports / "2025"

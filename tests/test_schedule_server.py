@@ -253,6 +253,7 @@ def test_scheduler_creates_a_nightly_run_that_completes(prefect_server: Server, 
 def test_serve_without_prefect_api_url_refuses_at_once(tmp_path: Path):
     """No PREFECT_API_URL: exit 2 in seconds with one line naming the variable and the runbook, no traceback."""
     shutil.copytree(REPO / "config", tmp_path / "config")
+    (tmp_path / "var" / "inbox").mkdir(parents=True)  # serve checks the inbox first
     started = time.monotonic()
     # (an ephemeral server would serve forever: _csat's 120 s timeout only catches that)
     result = _csat(["serve", "--config", str(tmp_path / "config")], _base_env(tmp_path / "prefect-home"), tmp_path)
@@ -269,6 +270,7 @@ def test_serve_without_prefect_api_url_refuses_at_once(tmp_path: Path):
 def test_serve_with_unreachable_server_refuses(tmp_path: Path):
     """A PREFECT_API_URL nobody answers on: exit 2 with one line, before anything is deployed."""
     shutil.copytree(REPO / "config", tmp_path / "config")
+    (tmp_path / "var" / "inbox").mkdir(parents=True)  # serve checks the inbox first
     env = _base_env(tmp_path / "prefect-home") | {"PREFECT_API_URL": f"http://127.0.0.1:{_free_port()}/api"}
     result = _csat(["serve", "--config", str(tmp_path / "config")], env, tmp_path)
     output = result.stdout + result.stderr
@@ -298,3 +300,11 @@ def test_serve_with_bad_schedule_exits_2(tmp_path: Path, key: str, value: str, e
     assert "pipeline.yaml" in result.output and f"key 'schedule.{key}'" in result.output
     assert expected in result.output
     assert not (tmp_path / "var").exists()  # stopped before any work
+
+
+def test_serve_with_a_missing_inbox_exits_2(tmp_path: Path):
+    """A mistyped inbox path would fail every scheduled night: `csat serve` refuses to start (exit 2)."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    result = CliRunner().invoke(app, ["serve", "--config", str(tmp_path / "config")])
+    assert result.exit_code == 2, result.output
+    assert "key 'paths.inbox'" in result.output and "does not exist" in result.output

@@ -2,13 +2,14 @@
 
 Checks (docs/operations.md says what to do about each):
 - a file in the inbox could not be read (rejected), or is still being copied;
-- a loaded file had more than `max_quarantine_share` of its rows quarantined;
+- a file holding rows of the reported period had more than `max_quarantine_share` of its
+  rows quarantined;
 - an expected unit has no answers for the period;
 - a report's answers fell by more than `max_volume_drop` on the previous period (units
   with at least `min_n` answers before: smaller ones swing by chance).
-Files the owner accepted (`csat accept`) raise nothing. Each issue carries a text for the
-company report and the owner, and one for unit reports that names no other unit or file.
-Pure: frames and values in, issues out.
+A finding the owner accepted (`csat accept`, by its key) raises nothing. Each issue carries
+a text for the company report and the owner, and one for unit reports that names no other
+unit or file. Pure: frames and values in, issues out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.scorecard import ALL
+from transforms.scopes import COMPANY
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,15 @@ class Issue:
     detail: str  # what is missing, for the company report and the owner's alert
     units: tuple[str, ...] | None  # the units it concerns; None: unknown, so every report; (): company only
     unit_detail: str  # the same for a unit's report: no other unit's name, no file name
+    key: str = ""  # identifies the finding; `csat accept` records file: and unit: keys
+
+
+def file_key(file_sha256: str) -> str:
+    return f"file:{file_sha256}"
+
+
+def unit_key(unit: str, period: str) -> str:
+    return f"unit:{unit}:{period}"
 
 
 def _pct(share: float) -> str:
@@ -34,13 +44,14 @@ def _pct(share: float) -> str:
 
 
 def intake_issues(
-    outcomes: pl.DataFrame, loaded_files: pl.DataFrame, accepted: Collection[str], max_quarantine_share: float
+    outcomes: pl.DataFrame, period_files: pl.DataFrame, accepted: Collection[str], max_quarantine_share: float
 ) -> list[Issue]:
-    """Issues from this run's inbox (`outcomes`: file, file_sha256, status, message, age_seconds) and from
-    every loaded file (`loaded_files`: source_file, file_sha256, rows_read, rows_quarantined)."""
+    """Issues from this run's inbox (`outcomes`: file, file_sha256, status, message) and from the loaded
+    files holding rows of the reported period (`period_files`: source_file, file_sha256, rows_read,
+    rows_quarantined, units - the units of its rows, null when some rows named none)."""
     issues = []
-    for o in outcomes.filter(~pl.col("file_sha256").is_in(list(accepted))).iter_rows(named=True):
-        if o["status"] == "rejected":
+    for o in outcomes.iter_rows(named=True):
+        if o["status"] == "rejected" and file_key(o["file_sha256"]) not in accepted:
             why = (o["message"] or "").removeprefix(f"{o['file']}: ")
             issues.append(
                 Issue(
@@ -48,6 +59,7 @@ def intake_issues(
                     f"{o['file']} could not be read, so none of its rows are in this report: {why}",
                     None,
                     "An input file could not be read: answers of this unit may be missing.",
+                    file_key(o["file_sha256"]),
                 )
             )
         elif o["status"] == "in_progress":
@@ -57,22 +69,24 @@ def intake_issues(
                     f"{o['file']} was still being written ({o['message']}); it is loaded once complete",
                     None,
                     "An input file was still being copied: answers of this unit may be missing.",
+                    f"progress:{o['file']}",  # not acceptable: it resolves itself once the copy is complete
                 )
             )
-    over = loaded_files.filter(
-        (pl.col("rows_read") > 0)
-        & (pl.col("rows_quarantined") / pl.col("rows_read") > max_quarantine_share)
-        & ~pl.col("file_sha256").is_in(list(accepted))
+    over = period_files.filter(
+        (pl.col("rows_read") > 0) & (pl.col("rows_quarantined") / pl.col("rows_read") > max_quarantine_share)
     ).sort("source_file")
     for f in over.iter_rows(named=True):
+        if file_key(f["file_sha256"]) in accepted:
+            continue
         share = f["rows_quarantined"] / f["rows_read"]
         issues.append(
             Issue(
                 "quarantine_share",
                 f"{f['source_file']}: {f['rows_quarantined']:,} of {f['rows_read']:,} rows quarantined "
                 f"({_pct(share)}), more than the {_pct(max_quarantine_share)} allowed",
-                None,
+                None if f["units"] is None else tuple(f["units"]),
                 "An input file had many rows set aside: answers of this unit may be missing.",
+                file_key(f["file_sha256"]),
             )
         )
     return issues
@@ -84,6 +98,7 @@ def volume_issues(
     previous: str | None,
     expected_units: Sequence[str],
     checked_units: Sequence[str],
+    accepted: Collection[str],
     max_volume_drop: float,
     min_n: int,
 ) -> list[Issue]:
@@ -97,19 +112,28 @@ def volume_issues(
     now = dict(counts.filter(pl.col("period") == period).select("segment", "n").iter_rows())
     before = dict(counts.filter(pl.col("period") == previous).select("segment", "n").iter_rows()) if previous else {}
     issues = [
-        Issue("unit_missing", f"{unit} has no answers for {period}", (unit,), f"{unit} has no answers for {period}.")
+        Issue(
+            "unit_missing",
+            f"{unit} has no answers for {period}",
+            (unit,),
+            f"{unit} has no answers for {period}.",
+            unit_key(unit, period),
+        )
         for unit in expected_units
-        if not now.get(unit)
+        if not now.get(unit) and unit_key(unit, period) not in accepted
     ]
-    for scope in (ALL, *checked_units):
+    for scope in (COMPANY, *checked_units):
         n, n_before = now.get(scope, 0), before.get(scope, 0)
         if n and n_before >= min_n and (n_before - n) / n_before > max_volume_drop:
+            if unit_key(scope, period) in accepted:
+                continue
             text = (
-                f"{'All units' if scope == ALL else scope}: {n:,} answers in {period} against {n_before:,} in "
+                f"{'All units' if scope == COMPANY else scope}: {n:,} answers in {period} against {n_before:,} in "
                 f"{previous} ({_pct((n_before - n) / n_before)} fewer)"
             )
             # The company-wide drop stays on the company report: its totals hold every unit's answers.
-            issues.append(Issue("volume_drop", text, () if scope == ALL else (scope,), text + "."))
+            units = () if scope == COMPANY else (scope,)
+            issues.append(Issue("volume_drop", text, units, text + ".", unit_key(scope, period)))
     return issues
 
 

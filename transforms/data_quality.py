@@ -77,21 +77,52 @@ def quarantine_summary(
     )
 
 
-def answers_by_file(
-    file_units: pl.LazyFrame, ingest_files: pl.LazyFrame, units: Sequence[str] | None, last_period: str
-) -> pl.LazyFrame:
-    """Loaded answers each file contributes to a report (its units, periods up to `last_period`).
+def current_answers(responses: pl.LazyFrame, last_period: str) -> pl.LazyFrame:
+    """How many stored responses each file provides now, per unit (periods up to `last_period`).
 
-    What a correction names as its cause ("240 late answers from file X").
-    Grain: one row per file with rows in scope.
+    A response counts for the file its current version came from: a corrected export takes
+    over the rows it replaced. Grain: one row per file and unit.
     """
-    rows = file_units if units is None else file_units.filter(pl.col("segment").is_in(list(units)))
     in_periods = period_rank(pl.col("period")) <= period_rank(pl.lit(last_period))
+    return responses.filter(in_periods).group_by("file_sha256", "segment").agg(answers=pl.len())
+
+
+def answers_by_file(current: pl.LazyFrame, ingest_files: pl.LazyFrame, units: Sequence[str] | None) -> pl.LazyFrame:
+    """The answers each file contributes to a report of `units` (None: the company): a correction's cause.
+
+    Grain: one row per file content (file_sha256), with its name.
+    """
+    rows = current if units is None else current.filter(pl.col("segment").is_in(list(units)))
     return (
-        rows.filter(in_periods & (pl.col("rows_loaded") > 0))
-        .group_by("file_sha256")
-        .agg(answers=pl.col("rows_loaded").sum())
-        .join(ingest_files.select("file_sha256", "source_file"), on="file_sha256")
-        .select("source_file", "answers")
+        rows.group_by("file_sha256")
+        .agg(pl.col("answers").sum())
+        .join(ingest_files.select("file_sha256", "source_file"), on="file_sha256", how="left")
+        .select("file_sha256", "source_file", "answers")
+        .sort("file_sha256")
+    )
+
+
+def files_of_period(ingest_files: pl.LazyFrame, file_units: pl.LazyFrame, period: str) -> pl.LazyFrame:
+    """Loaded files holding rows of `period` (or no dated row at all), with the units of their rows.
+
+    `units` is null when some rows named no unit: then the file may concern any report.
+    What the completeness gate checks for too many quarantined rows; earlier periods'
+    files were checked when those periods were reported.
+    Grain: one row per file.
+    """
+    per_file = (
+        file_units.group_by("file_sha256")
+        .agg(
+            in_period=(pl.col("period") == period).any(),
+            dated=pl.col("period").is_not_null().any(),
+            unknown_unit=pl.col("segment").is_null().any(),
+            units=pl.col("segment").drop_nulls().unique().sort(),
+        )
+        .with_columns(units=pl.when(pl.col("unknown_unit")).then(None).otherwise(pl.col("units")))
+    )
+    return (
+        ingest_files.filter(pl.col("status") == "loaded")
+        .join(per_file.filter(pl.col("in_period") | ~pl.col("dated")), on="file_sha256")
+        .select("source_file", "file_sha256", "rows_read", "rows_quarantined", "units")
         .sort("source_file")
     )

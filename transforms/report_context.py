@@ -21,6 +21,9 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from transforms.data_quality import FILES_COLUMNS
+from transforms.scopes import COMPANY
+
 NBSP = "\u00a0"
 SMALL_SAMPLE_MARK = "†"
 SIGNIFICANCE = 0.05
@@ -53,9 +56,9 @@ METRICS_COLUMNS = (
     "below_target",
     "small_sample",
 )
-FILES_COLUMNS = ("source_file", "status", "rows_read", "rows_loaded", "rows_quarantined", "duplicates_superseded")
 QUARANTINE_SHOWN = 25
-BANNER_LINES = 4
+BANNER_LINES = 3  # the cover's room; the data-quality page lists every line in full
+BANNER_CHARS = 150
 
 # Control characters (C0 and C1 except the whitespace ones, which become spaces or line
 # breaks first) and invisible direction / zero-width marks that can hide or reorder text:
@@ -461,7 +464,9 @@ def _segments(m: _Metrics, fmt: _Fmt, meta: ScorecardMeta) -> dict[str, Any]:
     p, prev = meta.period, meta.previous_period
     present = [s for s in m.values("csat_top2box", 2) if m.get("csat_top2box", p, s) is not None]
     # The company and a group list their units and the total; a unit's report carries that unit only.
-    listed = [s for s in present if s != "All"] if meta.segment == "All" else [s for s in meta.members if s in present]
+    listed = (
+        [s for s in present if s != COMPANY] if meta.segment == COMPANY else [s for s in meta.members if s in present]
+    )
     names = listed + ([meta.segment] if meta.segment in present else [])
     rows = []
     for seg in names:
@@ -476,7 +481,7 @@ def _segments(m: _Metrics, fmt: _Fmt, meta: ScorecardMeta) -> dict[str, Any]:
         n = _responses(m, p, seg, csat["n"])
         rows.append(
             {
-                "segment": "All segments" if seg == "All" else _label(seg, 60),
+                "segment": "All segments" if seg == COMPANY else _label(seg, 60),
                 "is_total": seg == meta.segment and len(names) > 1,
                 "n": n,
                 "n_text": fmt.count(n),
@@ -708,9 +713,6 @@ def _data_quality(files: pl.DataFrame, quarantine_reasons: pl.DataFrame, fmt: _F
             {
                 "file": _label(r["source_file"], 80),
                 "status": str(r["status"]),
-                "rejected": r["status"] == "rejected",
-                "message": _label(r.get("message"), 200),
-                "format": _label(r.get("format"), 12),
                 "read": read,
                 "loaded": loaded,
                 "quarantined": quarantined,
@@ -739,7 +741,6 @@ def _data_quality(files: pl.DataFrame, quarantine_reasons: pl.DataFrame, fmt: _F
     return {
         "files": rows,
         "file_count": len(rows),
-        "rejected_count": sum(r["rejected"] for r in rows),
         "totals": {
             **totals,
             **{f"{k}_text": fmt.count(v) for k, v in totals.items()},
@@ -777,10 +778,10 @@ def build_scorecard_context(
             "refusing to produce an empty scorecard"
         )
     headline = _headline(m, fmt, meta)
-    segment_label = "All customers" if meta.segment == "All" else _label(meta.segment, 60)
+    segment_label = "All customers" if meta.segment == COMPANY else _label(meta.segment, 60)
     responses = headline["responses"]["n"] or 0
     # A unit with fewer answers than min_n gets a report that says so, not figures that mislead.
-    too_small = meta.segment != "All" and responses < meta.min_n
+    too_small = meta.segment != COMPANY and responses < meta.min_n
     return {
         "meta": {
             "organisation": _label(meta.organisation, 120),
@@ -789,7 +790,7 @@ def build_scorecard_context(
             "previous_period": meta.previous_period or "",
             "segment": meta.segment,
             "segment_label": segment_label,
-            "is_company_wide": meta.segment == "All",
+            "is_company_wide": meta.segment == COMPANY,
             "generated_at": meta.generated_at,
             "data_as_of": meta.data_as_of,
             "locale": meta.locale,
@@ -805,7 +806,7 @@ def build_scorecard_context(
             "comment_max_chars": meta.comment_max_chars,
             "mode_shift_warning_text": fmt.dec(meta.mode_shift_warning_pts, "#,##0.#") + NBSP + "pts",
             # The cover has room for a few lines; the data-quality page lists them all.
-            "banner": [_label(line, 400) for line in meta.banner[:BANNER_LINES]]
+            "banner": [_label(line, BANNER_CHARS) for line in meta.banner[:BANNER_LINES]]
             + (
                 [f"… and {len(meta.banner) - BANNER_LINES} more, listed on the data-quality page."]
                 if len(meta.banner) > BANNER_LINES

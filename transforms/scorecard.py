@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from transforms import stats
+from transforms.scopes import COMPANY
 
-ALL = "All"
 ORAL, WRITTEN = "oral", "written"
 MODE_FAMILY = {"phone": ORAL, "in_person": ORAL, "online": WRITTEN, "paper": WRITTEN}
 
@@ -87,7 +87,7 @@ def _rolled_up(fine: pl.DataFrame, groups: Mapping[str, Sequence[str]]) -> pl.Da
     membership = pl.concat(
         [
             pl.DataFrame({"segment": units, "rollup": units}),
-            pl.DataFrame({"segment": units, "rollup": pl.repeat(ALL, len(units), eager=True)}),
+            pl.DataFrame({"segment": units, "rollup": pl.repeat(COMPANY, len(units), eager=True)}),
             pl.DataFrame(
                 [(unit, group) for group, members in groups.items() for unit in members],
                 schema={"segment": pl.String, "rollup": pl.String},
@@ -211,7 +211,7 @@ def _oral_vs_written(rolled: pl.DataFrame, params: ScorecardParameters) -> pl.Da
 def _benchmark_gaps(base: pl.DataFrame, params: ScorecardParameters) -> pl.DataFrame:
     rows = []
     for name, metric, value, period in params.benchmarks:
-        ours = base.filter((pl.col("metric") == metric) & (pl.col("segment") == ALL) & (pl.col("mode") == "all"))
+        ours = base.filter((pl.col("metric") == metric) & (pl.col("segment") == COMPANY) & (pl.col("mode") == "all"))
         if period is not None:
             ours = ours.filter(pl.col("period") == period)
         rows.append(

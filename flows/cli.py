@@ -179,8 +179,9 @@ def _check_report_arguments(
 
     Every problem is one line with the known values, and exit 2 (no Prefect start).
     """
-    from flows.scorecard_report import NoDataError, available_periods
-    from flows.store import Store
+    from flows.migrations import store_version
+    from flows.scorecard_report import NoDataError, available_periods, check_reproducible
+    from flows.store import LAYOUT, Store
 
     if kind != "scorecard":
         _usage_error(f"unknown report kind '{kind}'; available: scorecard")
@@ -190,14 +191,11 @@ def _check_report_arguments(
     except ValueError as exc:
         _usage_error(str(exc))
     store = Store(settings.store)
-    if as_of is not None and store.version("answers", as_of) is None:
-        first = store.history_start("answers")
-        _usage_error(
-            f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before the store's first data"
-            + (f" ({first:%Y-%m-%d %H:%M:%S} UTC)" if first else " (the store is empty)")
-        )
+    if store_version(store) < LAYOUT:
+        return scope  # the run migrates the store first; its units and periods are checked then
     units = None if scope == COMPANY else settings.units_in(scope)
     try:
+        check_reproducible(store, as_of)
         periods = available_periods(store, units, as_of)
     except NoDataError as exc:
         _usage_error(str(exc))
@@ -356,10 +354,17 @@ def accept(
         _usage_error("give either a FILE, or --unit and --period")
     if file is None:
         assert unit is not None and period is not None
+        from flows.scorecard_report import NoDataError, available_periods
+
         try:
             scope = settings.resolve_scope(unit)
-        except ValueError as exc:
+            periods = available_periods(Store(settings.store))
+        except (ValueError, NoDataError) as exc:
             _usage_error(str(exc))
+        if scope not in (COMPANY, *settings.unit_names):
+            _usage_error(f"'{scope}' is a group: accept its units one by one, or 'All' for the company total")
+        if period not in periods:
+            _usage_error(f"no answers for period {period}; periods with answers: {', '.join(periods) or 'none'}")
         key, label = unit_key(scope, period), f"{scope} in {period}"
     else:
         path = Path(file)

@@ -78,32 +78,39 @@ def _answers(n: int, what: str) -> str:
 def correction_cause(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], figures_moved: bool) -> str:
     """Why a report changed, from the answers each input file (by content hash) provided then and now.
 
-    Answers a file gained beyond what other files lost are late ones ("240 late answers from
-    file X"); the rest replaced answers other files had provided ("12 corrected answers").
+    Answers beyond the earlier total are late; answers files gave up are corrected (a newer
+    submission replaced them). With one file behind the change it is named with both
+    ("240 late answers from file X"); with several, the totals and each file's gain.
     """
     count = {sha: {"then": before.get(sha, {}).get("answers", 0), "now": after.get(sha, {}).get("answers", 0)}
              for sha in before.keys() | after.keys()}  # fmt: skip
     name = {sha: (after.get(sha) or before.get(sha) or {}).get("file") or sha[:12] for sha in count}
-    lost = sum(max(c["then"] - c["now"], 0) for c in count.values())
-    causes = []
-    for sha in sorted(count, key=lambda s: (name[s], s)):
-        gained = count[sha]["now"] - count[sha]["then"]
-        if gained <= 0:
-            continue
-        corrected = min(gained, lost)
-        lost -= corrected
-        parts = [
-            _answers(gained - corrected, "late") if gained > corrected else "",
-            _answers(corrected, "corrected") if corrected else "",
-        ]
-        causes.append(f"{' and '.join(p for p in parts if p)} from file {name[sha]}")
-    if lost:
-        causes.append(f"{_answers(lost, 'earlier')} no longer count")
-    if causes:
-        return "; ".join(causes)
+    gains = {sha: c["now"] - c["then"] for sha, c in count.items() if c["now"] > c["then"]}
+    replaced = sum(c["then"] - c["now"] for c in count.values() if c["then"] > c["now"])
+    late = sum(gains.values()) - replaced
+    kinds = [
+        _answers(late, "late") if late > 0 else "",
+        _answers(replaced, "corrected") if replaced and gains else "",
+        f"{_answers(replaced, 'earlier')} no longer count" if replaced and not gains else "",
+    ]
+    what = " and ".join(k for k in kinds if k)
+    if gains:
+        files = sorted(gains, key=lambda s: (name[s], s))
+        if len(files) == 1:
+            return f"{what} from file {name[files[0]]}"
+        return f"{what}, from files " + ", ".join(f"{name[s]} (+{gains[s]:,})" for s in files)
+    if what:
+        return what
     if figures_moved:
         return "stored answers were corrected"
     return "the report's configuration or layout changed (the figures below did not)"
+
+
+def change_cause(previous: DeliveryRecord, email: ReportEmail) -> str:
+    """Why `email` differs from the version `previous` holds (the ledger of the first release kept no inputs)."""
+    if not previous.inputs and not previous.headline:
+        return "a new release of the pipeline re-issued it (what the earlier copy showed is not on record)"
+    return correction_cause(previous.inputs, email.inputs, figures_moved(previous.headline, email.headline))
 
 
 def figures_moved(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> bool:
@@ -122,10 +129,7 @@ def figure_changes(before: dict[str, dict[str, Any]], after: dict[str, dict[str,
 
 def correction_text(email: ReportEmail, previous: DeliveryRecord) -> tuple[str, str]:
     """A correction for someone who holds `previous`: marked as such, the figures before and after, and why."""
-    if not previous.inputs and not previous.headline:  # delivered by the first release (flows.migrations)
-        cause = "a new release of the pipeline re-issued it (what the earlier copy showed is not on record)"
-    else:
-        cause = correction_cause(previous.inputs, email.inputs, figures_moved(previous.headline, email.headline))
+    cause = change_cause(previous, email)
     first = f"CORRECTION to the report sent to you on {_when(previous.delivered_at)}: {cause}."
     body = "\n".join(
         [
@@ -232,13 +236,6 @@ def failed_alert(run: str, flow: str, error: str, when: datetime) -> tuple[str, 
     return f"[csat] FAILED: {flow} run {run}", "\n".join(lines)
 
 
-def _cause_for(holders: Sequence[DeliveryRecord], email: ReportEmail) -> str:
-    if not holders:
-        return "unknown"
-    first = holders[0]
-    return correction_cause(first.inputs, email.inputs, figures_moved(first.headline, email.headline))
-
-
 def outdated_alert(
     report_key: str, holders: Sequence[DeliveryRecord], email: ReportEmail, policy: str
 ) -> tuple[str, str]:
@@ -252,7 +249,7 @@ def outdated_alert(
             for record in holders
         ),
         "",
-        f"Why it changed: {_cause_for(holders, email)}.",
+        f"Why it changed: {change_cause(holders[0], email) if holders else 'unknown'}.",
         "To send the current version: csat resend --period PERIOD --segment UNIT [--recipient ADDRESS]",
         "",
         FOOTER,

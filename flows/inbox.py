@@ -12,7 +12,6 @@ silently.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +92,5 @@ def read_complete(path: Path) -> bytes:
 def touch_ready_marker(path: Path) -> Path:
     """Write `NAME.ready` beside a complete file (what a sender does after copying it)."""
     marker = path.with_name(path.name + READY_SUFFIX)
-    fd = os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644)
-    os.close(fd)
+    marker.touch()  # new, or refreshed: a marker counts only if newer than the file (a re-delivery)
     return marker

@@ -4,8 +4,8 @@ Version 1 (the first release) differs from version 2 in four ways, each fixed by
 idempotent step (safe to repeat if a run is killed half-way; the version marker is
 written last):
 1. `quarantine` has no `segment` column, its reasons quote cell values and it keeps the ids
-   of invalid rows: add the column, replace quoted values by "a value", drop the ids of
-   invalid rows, and vacuum the table's old versions (they hold the quoted text).
+   of invalid rows: rebuild it in a fresh table from our own wording (`first_release_reason`),
+   without those ids, and swap it in, so no old data file or log entry keeps the quotes.
 2. `responses` and `answers` hold export labels where units are now configured names:
    map them through the configured labels (rows naming no configured unit keep their label
    and show in the company report only).
@@ -14,79 +14,153 @@ written last):
 4. The delivery ledger records one row per report and recipient: copy them into the message
    history as reports delivered with unknown content, so the next run sends each holder the
    current version once, as a correction.
+The marker records when the store was migrated: `--as-of` cannot go back before that (the
+older versions are in the earlier layout, and the quarantine's were removed).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-from deltalake import DeltaTable
 
 from flows.delivery import DeliveryLedger
-from flows.files import atomic_write_bytes
 from flows.settings import Settings
-from flows.store import SCHEMAS, Store
+from flows.store import LAYOUT, SCHEMAS, Store
 
 log = logging.getLogger(__name__)
-CURRENT = 2
-_MARKER = ".schema-version"
+
+
+class NewerStore(Exception):
+    """The store was written by a newer release than this one: refuse rather than damage it."""
 
 
 def store_version(store: Store) -> int:
-    """The layout version of a store: a store with tables but no marker is version 1."""
-    marker = store.root / _MARKER
-    if marker.is_file():
-        return int(marker.read_text(encoding="utf-8").strip())
-    return 1 if store.version("responses") is not None else CURRENT
+    """The layout version of a store: one with any table but no marker was written by the first release."""
+    layout = store.layout()
+    if layout is not None:
+        return int(layout["version"])
+    return 1 if store.exists() else LAYOUT
+
+
+def reproducible_since(store: Store) -> datetime | None:
+    """How far back `--as-of` can go: not before a migration (older versions hold the earlier layout)."""
+    migrated = (store.layout() or {}).get("migrated_at")
+    return datetime.fromisoformat(migrated) if migrated else None
 
 
 def migrate(settings: Settings, store: Store) -> list[str]:
     """Run the steps a store needs; returns what was done (empty when it is current). Hold the run lock."""
-    if store_version(store) >= CURRENT:
-        if not (store.root / _MARKER).is_file():  # a new store: say which layout it is written in
-            atomic_write_bytes(store.root / _MARKER, f"{CURRENT}\n".encode())
+    version = store_version(store)
+    if version > LAYOUT:
+        raise NewerStore(
+            f"{store.root} is written in layout version {version} by a newer release of csat-pipeline; "
+            f"this one knows version {LAYOUT}: use the newer release"
+        )
+    if version == LAYOUT:
         return []
+    questions = [q.id for q in settings.codebook.questions]
     done = [
         step
         for step in (
-            _redact_quarantine(store),
-            _canonical_units(store, settings.unit_labels()),
+            _redact_quarantine(store, questions),
+            *_canonical_units(store, settings.unit_labels()),
             _count_file_units(store),
             _ledger_history(settings.ledger_path),
         )
         if step
     ]
-    atomic_write_bytes(store.root / _MARKER, f"{CURRENT}\n".encode())
+    store.write_layout(datetime.now(UTC))
     for step in done:
-        log.warning("store migrated to version %d: %s", CURRENT, step)
+        log.warning("store migrated to version %d: %s", LAYOUT, step)
     return done
 
 
-def _redact_quarantine(store: Store) -> str | None:
+def first_release_reason(reason: pl.Expr, question_ids: Sequence[str]) -> pl.Expr:
+    """A first-release quarantine reason rebuilt from our own wording only.
+
+    Those reasons quoted up to 40 characters of a cell, unescaped: no pattern can cut the
+    quote out reliably. So the new reason is made of fixed phrases chosen by what the old
+    one says, the numbers of a shape error, question ids and - for duplicates, which quote
+    no cell - the file names of the original. Nothing else of the old text survives.
+    """
+
+    def says(phrase: str) -> pl.Expr:
+        return reason.str.contains(phrase, literal=True)
+
+    shape = r"^line (\d+): expected (\d+) fields separated by '.' but found (\d+)"
+    phrases = [
+        pl.when(reason.str.contains(shape)).then(
+            pl.format(
+                "line {}: expected {} fields but found {}",
+                *(reason.str.extract(shape, group) for group in (1, 2, 3)),
+            )
+        ),
+        *(pl.when(says(f"{field}: missing")).then(pl.lit(f"{field}: missing"))
+          for field in ("response_id", "submitted_at", "segment", "mode")),
+        pl.when(says("is not a date-time in a known form")).then(
+            pl.lit("submitted_at: a value that is not a date-time in a known form")
+        ),
+        pl.when(says("is reserved for the company-wide total")).then(
+            pl.lit("segment: 'All' is reserved for the company-wide total (expected a business unit name)")
+        ),
+        pl.when(says("is not a known collection mode")).then(
+            pl.lit("mode: a value that is not a known collection mode (expected a label listed under mode_values)")
+        ),
+        *(pl.when(says(f"{q}: '") & says("is not a number")).then(pl.lit(f"{q}: a value that is not a number"))
+          for q in question_ids),
+        *(pl.when(says(f"{q}: ") & says("is outside the scale")).then(pl.lit(f"{q}: a number outside the scale"))
+          for q in question_ids),
+        pl.when(says("no answer to any codebook question")).then(pl.lit("no answer to any codebook question")),
+    ]  # fmt: skip
+    rebuilt = pl.concat_str(phrases, separator="; ", ignore_nulls=True)
+    duplicate = reason.str.contains(
+        r"^duplicate response_id: (superseded by a later submission \(.+ line \d+\)"
+        r"|a newer submission is already stored \(from .+\))$"
+    )
+    return (
+        pl.when(duplicate)
+        .then(reason)
+        .when(rebuilt != "")
+        .then(rebuilt)
+        .otherwise(pl.lit("a problem recorded by an earlier release (its details quoted the row and were removed)"))
+    )
+
+
+def _redact_quarantine(store: Store, question_ids: Sequence[str]) -> str | None:
+    """Rebuild `quarantine` in a fresh table and swap it in: old data files and the Delta log (its column
+    statistics quote reasons too) go with the old folder. Resumes a swap a killed run left half done."""
+    table = store.table_path("quarantine")
+    fresh, retired = table.with_name("quarantine.new"), table.with_name("quarantine.old")
+    if not table.exists() and fresh.exists():
+        fresh.rename(table)
+    if retired.exists():
+        shutil.rmtree(retired)
     if store.version("quarantine") is None or "segment" in store.scan("quarantine").collect_schema():
         return None
+    if fresh.exists():
+        shutil.rmtree(fresh)  # a rebuild a killed run left unfinished: start it again
     old = store.scan("quarantine").collect()
-    redacted = old.with_columns(
-        # Old reasons quoted up to 40 characters of a cell, or printed a number: say only what it was.
-        reason=pl.col("reason")
-        .str.replace_all(r"'[^']*'", "a value")
-        .str.replace_all(r":\s*[-+\d.]+ is outside the scale", ": a number outside the scale"),
+    rebuilt = old.with_columns(
+        reason=first_release_reason(pl.col("reason"), question_ids),
         response_id=pl.when(pl.col("reason").str.starts_with("duplicate response_id")).then(pl.col("response_id")),
         segment=pl.lit(None, pl.String),
     )
-    path = str(store.table_path("quarantine"))
-    frame = redacted.select([pl.col(c).cast(t) for c, t in SCHEMAS["quarantine"].items()])
-    frame.write_delta(path, mode="overwrite", delta_write_options={"schema_mode": "overwrite"})
-    # The old versions still hold the quoted cell values: remove their files.
-    DeltaTable(path).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    return f"quarantine: {old.height} rows without quoted cell values, with a unit column"
+    rebuilt.select([pl.col(c).cast(t) for c, t in SCHEMAS["quarantine"].items()]).write_delta(str(fresh))
+    table.rename(retired)
+    fresh.rename(table)
+    shutil.rmtree(retired)
+    return f"quarantine: {old.height} rows rebuilt without quoted cell values, with a unit column"
 
 
-def _canonical_units(store: Store, labels: dict[str, str]) -> str | None:
-    changed = 0
+def _canonical_units(store: Store, labels: dict[str, str]) -> list[str]:
+    done = []
     for table in ("responses", "answers"):
         if store.version(table) is None:
             continue
@@ -101,8 +175,8 @@ def _canonical_units(store: Store, labels: dict[str, str]) -> str | None:
         moved = mapped.filter(pl.col("segment") != rows["segment"])
         if moved.height:
             store.upsert(table, moved)
-            changed += moved.height
-    return f"responses and answers: {changed} rows now name their configured unit" if changed else None
+            done.append(f"{table}: {moved.height} rows now name their configured unit")
+    return done
 
 
 def _count_file_units(store: Store) -> str | None:
@@ -135,7 +209,7 @@ def _ledger_history(path: Path) -> str | None:
     if not path.is_file():
         return None
     DeliveryLedger(path)  # creates the current tables
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'").fetchone()
         if not exists:
             return None

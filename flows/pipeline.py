@@ -86,7 +86,7 @@ class RunSummary:
     """What a run did; printed by `--json` and published (without customer text) as an artifact."""
 
     run: str = ""
-    status: str = "completed"  # completed | held | failed (a failed run raises after its artifact)
+    status: str = "completed"  # completed | held | would_hold (dry run) | failed (raises after its artifact)
     dry_run: bool = False
     period: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
@@ -104,6 +104,19 @@ class RunSummary:
         built = [r for r in self.reports if "metrics_csv" in r]  # skipped scopes have no files
         company = [r for r in built if r["segment"] == COMPANY] or built
         return asdict(self) | {"totals": totals, "metrics_file": company[0]["metrics_csv"] if company else None}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run is asked to do: which reports, for which period and whom, and how to deliver."""
+
+    scopes: list[str]  # 'All', groups, units
+    period: str  # 'latest' or a label
+    recipients: list[Recipient] | None = None  # None: everyone entitled to each report
+    as_of: datetime | None = None  # a reproduction from the data as it was
+    resend: bool = False
+    deliver_incomplete: bool = False
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,35 +276,33 @@ def nightly_scopes(settings: Settings) -> list[str]:
     return [s for s in settings.scope_names if s == COMPANY or s in entitled]
 
 
-@flow(
-    name="nightly",
-    persist_result=False,
-    log_prints=False,
-    on_failure=[alert_owner_on_failure],
-    on_crashed=[alert_owner_on_failure],
-)
+def csat_flow(name: str) -> Any:
+    """A pipeline flow: results not persisted (they may hold customer text); a failure or crash emails the owner."""
+    return flow(
+        name=name,
+        persist_result=False,
+        log_prints=False,
+        on_failure=[alert_owner_on_failure],
+        on_crashed=[alert_owner_on_failure],
+    )
+
+
+@csat_flow("nightly")
 def nightly(config_dir: str | None = None, deliver_incomplete: bool = False, dry_run: bool = False) -> Any:
     """Ingest new exports, then build and deliver the company report and every entitled unit's report."""
     settings = _load(config_dir)
     return _run(
         settings,
-        scopes=nightly_scopes(settings),
-        period=settings.pipeline.report.period,
-        recipients=None,
-        as_of=None,
-        resend=False,
-        deliver_incomplete=deliver_incomplete,
-        dry_run=dry_run,
+        RunRequest(
+            scopes=nightly_scopes(settings),
+            period=settings.pipeline.report.period,
+            deliver_incomplete=deliver_incomplete,
+            dry_run=dry_run,
+        ),
     )
 
 
-@flow(
-    name="report",
-    persist_result=False,
-    log_prints=False,
-    on_failure=[alert_owner_on_failure],
-    on_crashed=[alert_owner_on_failure],
-)
+@csat_flow("report")
 def report(
     config_dir: str | None = None,
     kind: str = "scorecard",
@@ -312,40 +323,29 @@ def report(
         as_of = as_of.replace(tzinfo=UTC)  # a deployment parameter without an offset means UTC, as on the CLI
     return _run(
         settings,
-        scopes=[scope],
-        period=period or settings.pipeline.report.period,
-        recipients=None if recipients is None else settings.recipients_for(scope, recipients),
-        as_of=as_of,
-        resend=resend,
-        deliver_incomplete=deliver_incomplete,
-        dry_run=dry_run,
+        RunRequest(
+            scopes=[scope],
+            period=period or settings.pipeline.report.period,
+            recipients=None if recipients is None else settings.recipients_for(scope, recipients),
+            as_of=as_of,
+            resend=resend,
+            deliver_incomplete=deliver_incomplete,
+            dry_run=dry_run,
+        ),
     )
 
 
-def _run(
-    settings: Settings,
-    *,
-    scopes: list[str],
-    period: str,
-    recipients: list[Recipient] | None,
-    as_of: datetime | None,
-    resend: bool,
-    deliver_incomplete: bool,
-    dry_run: bool,
-) -> Any:
+def _run(settings: Settings, request: RunRequest) -> Any:
     """One run under the store lock; whatever happens, Prefect gets a summary artifact of it."""
     settings.require_inbox()
     store = Store(settings.store)
-    summary = RunSummary(run=_run_name(), dry_run=dry_run)
+    summary = RunSummary(run=_run_name(), dry_run=request.dry_run)
     with store.run_lock():
         sweep_temp_files(settings.reports, settings.outbox)
-        for step in migrate(settings, store):
-            get_run_logger().warning("store migrated: %s", step)
         try:
-            _produce(
-                settings, store, summary, scopes, period, recipients, as_of,
-                resend=resend, deliver_incomplete=deliver_incomplete, dry_run=dry_run,
-            )  # fmt: skip
+            for step in migrate(settings, store):
+                get_run_logger().warning("store migrated: %s", step)
+            _produce(settings, store, summary, request)
         except Exception as exc:
             summary.status = "failed"
             summary.error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -354,26 +354,14 @@ def _run(
     return _finish(summary, store)
 
 
-def _produce(
-    settings: Settings,
-    store: Store,
-    summary: RunSummary,
-    scopes: list[str],
-    period: str,
-    recipients: list[Recipient] | None,
-    as_of: datetime | None,
-    *,
-    resend: bool,
-    deliver_incomplete: bool,
-    dry_run: bool,
-) -> None:
+def _produce(settings: Settings, store: Store, summary: RunSummary, request: RunRequest) -> None:
     """The recipe: ingest, read the store, build, gate, render, deliver (or hold)."""
     # Even an on-demand report first loads what is waiting, so it shows the same data as the nightly.
     outcomes = ingest_inbox(settings, store)
     summary.files = [{"source": "surveys"} | asdict(o) for o in outcomes]
-    report_scopes = [report_scope(settings, name) for name in scopes]
+    report_scopes = [report_scope(settings, name) for name in request.scopes]
     single = report_scopes[0].unit_filter if len(report_scopes) == 1 else None
-    snapshot = read_store(settings, store, period, single, as_of)
+    snapshot = read_store(settings, store, request.period, single, request.as_of)
     summary.period = snapshot.period
     issues = _completeness(settings, snapshot, outcomes)
     summary.issues = [i.detail for i in issues]
@@ -382,25 +370,26 @@ def _produce(
         raise NoDataError("; ".join(skipped))
     render_reports(settings, built)
     summary.reports = [_report_entry(r) for r in built] + [{"skipped": reason} for reason in skipped]
-    if recipients is None and as_of is not None:
+    recipients = request.recipients
+    if recipients is None and request.as_of is not None:
         recipients = []  # a reproduction is an archive copy: it goes only to addresses asked for
     emails = [
         (_report_email(settings, r), recipients if recipients is not None else _entitled(settings, r.data.segment))
         for r in built
     ]
-    planned, _ = deliver_reports(settings, emails, resend=resend, dry_run=True)
-    gate_holds = settings.pipeline.completeness.on_incomplete == "hold" and not deliver_incomplete
+    planned, _ = deliver_reports(settings, emails, resend=request.resend, dry_run=True)
+    gate_holds = settings.pipeline.completeness.on_incomplete == "hold" and not request.deliver_incomplete
     incomplete = {r.files.key for r in built if r.incomplete}
     # Held: emails that would go out with a report whose cover says data is missing. Reports the
     # findings do not concern go out; recipients already holding a report lose nothing.
     held = [(k, o) for k, o in planned if o.status == "planned" and k in incomplete] if gate_holds else []
-    if dry_run:
+    if request.dry_run:
         summary.emails = [_email_entry(k, o, held=(k, o) in held, dry_run=True) for k, o in planned]
         summary.status = WOULD_HOLD if held else "completed"
         return
     held_keys = {k for k, _ in held}
     delivered, failures = deliver_reports(
-        settings, [(e, r) for e, r in emails if e.report_key not in held_keys], resend=resend, dry_run=False
+        settings, [(e, r) for e, r in emails if e.report_key not in held_keys], resend=request.resend, dry_run=False
     )
     summary.emails = [_email_entry(k, o) for k, o in delivered] + [_email_entry(k, o, held=True) for k, o in held]
     if held:
@@ -422,7 +411,10 @@ def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[Fi
         [{"file": o.file, "file_sha256": o.sha256, "status": o.status, "message": o.message} for o in outcomes],
         schema={"file": pl.String, "file_sha256": pl.String, "status": pl.String, "message": pl.String},
     )
-    period_files = files_of_period(snapshot.ingest_files.lazy(), snapshot.file_units.lazy(), snapshot.period)
+    loaded_now = [o.sha256 for o in outcomes if o.status == "loaded"]
+    period_files = files_of_period(
+        snapshot.ingest_files.lazy(), snapshot.file_units.lazy(), snapshot.period, loaded_now
+    )
     accepted = set(ledger.accepted())
     expected = [u.name for u in settings.pipeline.units if u.expected]
     return intake_issues(this_run, period_files.collect(), accepted, limits.max_quarantine_share) + volume_issues(
@@ -491,7 +483,9 @@ def _alert_owner(
     """Tell the owner about incomplete data: every held run; otherwise once per distinct set of findings."""
     details = [i.detail for i in issues]
     get_run_logger().warning("incomplete data%s: %s", " - delivery held" if held else "", "; ".join(details))
+    incomplete = {r.files.key for r in built if r.incomplete}
     delivered = [e for e in summary.emails if e["status"] in ("sent", "written_to_outbox")]
+    with_banner = [e for e in delivered if e["report"] in incomplete]
     pdfs = [str(r.files.pdf) for r in built if r.incomplete]
     if held:
         key = f"held:{current_run.id or summary.run}"
@@ -501,7 +495,7 @@ def _alert_owner(
     else:
         findings = hashlib.sha256("\n".join(sorted(i.key or i.detail for i in issues)).encode()).hexdigest()[:16]
         key = f"incomplete:{findings}"
-        subject, body = email_text.incomplete_notice(summary.run, details, delivered, pdfs)
+        subject, body = email_text.incomplete_notice(summary.run, details, with_banner, pdfs)
     ledger = DeliveryLedger(settings.ledger_path)
     alert = send_alert(key, subject, body, settings.pipeline.delivery, settings.outbox, ledger)
     summary.alerts.append(_alert_entry("held" if held else "incomplete", alert))

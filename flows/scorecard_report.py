@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from flows.files import atomic_write_many, sha256_file
+from flows.migrations import reproducible_since
 from flows.names import report_stem
 from flows.settings import Settings
 from flows.store import Store
@@ -162,6 +163,24 @@ def resolve_period(requested: str, available: list[str], settings: Settings, now
     return complete[-1]
 
 
+def check_reproducible(store: Store, as_of: datetime | None) -> None:
+    """Refuse an `as_of` the store cannot show faithfully: before its first data or its last migration."""
+    if as_of is None:
+        return
+    since = reproducible_since(store)
+    if since is not None and as_of < since:
+        raise NoDataError(
+            f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before {since:%Y-%m-%d %H:%M:%S} UTC, when the store was "
+            "migrated to the current layout: reproductions go back to then"
+        )
+    if store.version("answers", as_of) is None:
+        first = store.history_start("answers")
+        raise NoDataError(
+            f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before the store's first data"
+            + (f" ({first:%Y-%m-%d %H:%M:%S} UTC)" if first else " (the store is empty)")
+        )
+
+
 def available_periods(store: Store, units: tuple[str, ...] | None = None, as_of: datetime | None = None) -> list[str]:
     """Periods with answers (of `units`, else of anyone), as the store was at `as_of`."""
     if store.version("answers", as_of) is None:
@@ -186,6 +205,7 @@ def read_snapshot(
     `units` narrows which periods count as available ('latest' for one unit is its latest period).
     """
     now = now or datetime.now(UTC)
+    check_reproducible(store, as_of)
     available = available_periods(store, units, as_of)
     chosen = resolve_period(period, available, settings, now)
     in_scope = period_rank(pl.col("period")) <= period_rank(pl.lit(chosen))

@@ -448,15 +448,18 @@ class Settings:
 
     def recipients_for(self, scope: str, addresses: list[str]) -> list[Recipient]:
         """Recipients typed by a person for one report: valid addresses, and a configured recipient only
-        for a report they are entitled to (so a unit's report never reaches another unit's manager by a
-        typo). Other addresses (an auditor, an archive) are taken as given."""
+        for a report whose units they may all see - the company's, their group's, their unit's - so a
+        unit's report never reaches another unit's manager by a typo. Other addresses (an auditor, an
+        archive) are taken as given."""
         known = {r.email.casefold(): r for r in self.pipeline.delivery.recipients}
+        needed = set(self.units_in(scope))
         chosen = []
         for address in addresses:
             if len(address) > 254 or not re.fullmatch(EMAIL_PATTERN, address):
                 raise ValueError(f"'{address}' is not an e-mail address")
             recipient = known.get(address.casefold()) or Recipient(name=address, email=address)
-            if address.casefold() in known and scope not in recipient.scopes:
+            visible = {unit for entitled in recipient.scopes for unit in self.units_in(entitled)}
+            if address.casefold() in known and not needed <= visible:
                 raise ValueError(
                     f"{address} is entitled to the reports of {', '.join(recipient.scopes)}, not of {scope} "
                     "(delivery.recipients in the configuration)"

@@ -9,16 +9,20 @@ serialised by a lock file, so there is one writer at a time.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 from filelock import FileLock, Timeout
+
+from flows.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,10 @@ KEYS: dict[str, tuple[str, ...]] = {
 NULLABLE_KEYS = {"ingest_file_units": ("segment", "period")}
 
 
+LAYOUT = 2  # the table layout this release writes (flows.migrations brings older stores up to it)
+LAYOUT_MARKER = ".schema-version"
+
+
 class RunInProgress(Exception):
     """Another run holds the store lock for longer than we are willing to wait."""
 
@@ -132,6 +140,22 @@ class Store:
         oldest = min(delta.history(), key=lambda commit: commit.get("version", 0))
         return datetime.fromtimestamp(oldest["timestamp"] / 1000, tz=UTC)
 
+    def exists(self) -> bool:
+        """Whether any table has been written."""
+        return any(self.version(table) is not None for table in SCHEMAS)
+
+    def layout(self) -> dict[str, Any] | None:
+        """The layout marker: {"version", "migrated_at"}; None when the store has none (a first-release store)."""
+        path = self.root / LAYOUT_MARKER
+        if not path.is_file():
+            return None
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        return loaded if isinstance(loaded, dict) else {"version": int(loaded), "migrated_at": None}
+
+    def write_layout(self, migrated_at: datetime | None) -> None:
+        body = {"version": LAYOUT, "migrated_at": migrated_at.isoformat() if migrated_at else None}
+        atomic_write_bytes(self.root / LAYOUT_MARKER, json.dumps(body).encode())
+
     def versions(self, as_of: datetime | None = None) -> dict[str, int | None]:
         return {table: self.version(table, as_of) for table in SCHEMAS}
 
@@ -152,6 +176,8 @@ class Store:
         if frame.is_empty():
             return {"inserted": 0, "updated": 0}
         path = str(self.table_path(table))
+        if self.version(table) is None and not self.exists():
+            self.write_layout(None)  # a store born now is in this release's layout
         if self.version(table) is None or not may_overlap:
             frame.write_delta(path, mode="append")
             return {"inserted": frame.height, "updated": 0}

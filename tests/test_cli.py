@@ -163,3 +163,5 @@ def test_accept_records_a_file_or_a_unit_period(loaded: Settings):
     unknown = accept("b.csv")
     assert unknown.exit_code == 2 and "no single file called 'b.csv'" in unknown.output
     assert accept("--unit", "Narva").exit_code == 2  # a unit needs its period
+    assert "is a group" in accept("--unit", "Estonia", "--period", "2025").output
+    assert "no answers for period 205" in accept("--unit", "Narva", "--period", "205").output

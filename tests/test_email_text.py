@@ -38,3 +38,15 @@ def test_figure_changes_read_before_and_after():
     before = {"csat": {"label": "CSAT top-2-box", "text": "87.6 %", "points": 87.6}}
     after = {"csat": {"label": "CSAT top-2-box", "text": "69.7 %", "points": 69.7}, "mean": {"label": "x", "text": "1"}}
     assert figure_changes(before, after) == "CSAT top-2-box 87.6 % → 69.7 %."
+
+
+def test_several_files_are_told_with_totals_not_guesses():
+    """A late file and a corrected export together: the totals, and each file's gain."""
+    after = {
+        "a1": {"file": "export.csv", "answers": 28},
+        "x": {"file": "a_late.csv", "answers": 240},
+        "y": {"file": "b_fix.csv", "answers": 12},
+    }
+    assert correction_cause(BEFORE, after, True) == (
+        "240 late answers and 12 corrected answers, from files a_late.csv (+240), b_fix.csv (+12)"
+    )

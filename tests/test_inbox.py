@@ -86,3 +86,14 @@ def test_an_orphan_marker_is_reported(tmp_path: Path):
     assert scan.ignored == {
         tmp_path / "lost.csv.ready": "ready marker without its file (the file was not delivered, or was removed)"
     }
+
+
+def test_redelivering_through_the_helper_refreshes_the_marker(tmp_path: Path):
+    """A sender writing the same file again and then its marker (touch_ready_marker) is complete again."""
+    export = _file(tmp_path, "export.csv", 600)
+    marker = touch_ready_marker(export)
+    old = time.time() - 300
+    os.utime(marker, (old, old))
+    export.write_bytes(b"a,b\n5,6\n")  # re-delivered ...
+    touch_ready_marker(export)  # ... and marked again
+    assert scan_inbox(tmp_path, Intake(settle_seconds=120), time.time()).complete == [export]

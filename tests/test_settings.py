@@ -250,3 +250,18 @@ def test_missing_inbox_folder_is_a_configuration_error(project: Path):
     settings = load_settings(project / "config")
     with pytest.raises(ConfigError, match=r"key 'paths.inbox': the folder .*var/inbx does not exist"):
         settings.require_inbox()
+
+
+def test_typed_recipients_see_only_units_they_may_see(project: Path):
+    """The CEO may get any report, a group head their units', a unit manager only theirs; others as given."""
+    settings = load_settings(project / "config")
+    assert [r.name for r in settings.recipients_for("Tallinn", ["ceo@northwind.example"])] == ["Maria Tamm, CEO"]
+    assert settings.recipients_for("Narva", ["estonia@northwind.example", "auditor@example.org"])[1].name == (
+        "auditor@example.org"
+    )
+    with pytest.raises(ValueError, match="entitled to the reports of Rīga, not of Narva"):
+        settings.recipients_for("Narva", ["riga@northwind.example"])
+    with pytest.raises(ValueError, match="entitled to the reports of Estonia, not of All"):
+        settings.recipients_for("All", ["estonia@northwind.example"])
+    with pytest.raises(ValueError, match="'not-an-address' is not an e-mail address"):
+        settings.recipients_for("All", ["not-an-address"])

@@ -102,12 +102,15 @@ def answers_by_file(current: pl.LazyFrame, ingest_files: pl.LazyFrame, units: Se
     )
 
 
-def files_of_period(ingest_files: pl.LazyFrame, file_units: pl.LazyFrame, period: str) -> pl.LazyFrame:
-    """Loaded files holding rows of `period` (or no dated row at all), with the units of their rows.
+def files_of_period(
+    ingest_files: pl.LazyFrame, file_units: pl.LazyFrame, period: str, loaded_now: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """Loaded files holding rows of `period` (or no dated row at all), and the files loaded in this run
+    (`loaded_now`: a late file of an earlier period changes the comparisons), with the units of their rows.
 
     `units` is null when some rows named no unit: then the file may concern any report.
-    What the completeness gate checks for too many quarantined rows; earlier periods'
-    files were checked when those periods were reported.
+    What the completeness gate checks for too many quarantined rows; other earlier files
+    were checked when they arrived.
     Grain: one row per file.
     """
     per_file = (
@@ -122,7 +125,10 @@ def files_of_period(ingest_files: pl.LazyFrame, file_units: pl.LazyFrame, period
     )
     return (
         ingest_files.filter(pl.col("status") == "loaded")
-        .join(per_file.filter(pl.col("in_period") | ~pl.col("dated")), on="file_sha256")
+        .join(
+            per_file.filter(pl.col("in_period") | ~pl.col("dated") | pl.col("file_sha256").is_in(list(loaded_now))),
+            on="file_sha256",
+        )
         .select("source_file", "file_sha256", "rows_read", "rows_quarantined", "units")
         .sort("source_file")
     )

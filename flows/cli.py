@@ -81,6 +81,9 @@ def _prefect_environment(settings: Settings) -> None:
     Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    # The temporary API's first start migrates its database: 15-20 s here, more on a busy 2-core
+    # machine - Prefect's 20 s default then fails `make demo` on a fresh clone.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _run_flow(settings: Settings, as_json: bool, what: str, call: Callable[[], Any]) -> dict[str, Any]:

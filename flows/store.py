@@ -176,9 +176,10 @@ class Store:
         if frame.is_empty():
             return {"inserted": 0, "updated": 0}
         path = str(self.table_path(table))
-        if self.version(table) is None and not self.exists():
+        new_table = self.version(table) is None
+        if new_table and not self.exists():
             self.write_layout(None)  # a store born now is in this release's layout
-        if self.version(table) is None or not may_overlap:
+        if new_table or not may_overlap:
             frame.write_delta(path, mode="append")
             return {"inserted": frame.height, "updated": 0}
         nullable = NULLABLE_KEYS.get(table, ())

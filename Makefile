@@ -24,7 +24,7 @@ demo: $(STAMP)  ## demo data -> nightly pipeline -> PDF, metrics file, emails in
 test: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## 1 million responses x 7 questions through ingest and metrics; prints time and peak memory
+bench: $(STAMP)  ## nightly at 1 M and 10 M responses x 10 questions, incremental night, PDFs: seconds and peak memory
 	$(BIN)/python bench/nightly_scale.py --render
 
 lint: $(STAMP)

@@ -112,18 +112,20 @@ def _fail(as_json: bool, exc: BaseException) -> NoReturn:
 
 def _files_table(result: dict[str, Any]) -> Table:
     files = Table(title="Input files (read = loaded + quarantined)", title_justify="left")
-    for column in ("file", "status", "read", "loaded", "quarantined", "note"):
+    for column in ("source", "file", "profile", "status", "read", "loaded", "quarantined", "note"):
         files.add_column(column, justify="right" if column in ("read", "loaded", "quarantined") else "left")
-    for f in result["files"]:
+    for f in sorted(result["files"], key=lambda f: f["source"]):
         counted = f["status"] == "loaded"
         files.add_row(
+            escape(f["source"] or "(none)"),
             escape(f["file"]),
+            escape(f["profile"] or ""),
             f["status"].replace("_", " "),
             *(str(f[k]) if counted else "–" for k in ("rows_read", "rows_loaded", "rows_quarantined")),
             escape(f["message"] or ""),
         )
     if not result["files"]:
-        files.add_row("(no new files)", "", "", "", "", "")
+        files.add_row("", "(no new files)", "", "", "", "", "", "")
     return files
 
 
@@ -224,7 +226,7 @@ def demo(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     settings = _settings(config)
     written = write_demo_exports(settings.inbox)
-    err.print(f"wrote {len(written)} demo exports to {settings.inbox}")
+    err.print(f"wrote {len(written)} demo exports to {settings.source_folder('surveys')}")
     from flows.pipeline import nightly
 
     _run_flow(
@@ -406,34 +408,48 @@ def serve(config: ConfigOption = None) -> None:
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Export files to check.", exists=True, dir_okay=False)],
+    source: Annotated[
+        str | None, typer.Option(help="The source the files belong to (default: their folder's name, else surveys).")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check export files against the contract without loading anything; exit 1 if any row would be rejected."""
-    import polars as pl
+    """Check export files without loading anything: the profile chosen and why, and every row's fate.
 
-    from flows.ingest import UnreadableExport, read_export
-    from flows.load_surveys import stage
+    Exit 1 if a file would be rejected or any row quarantined.
+    """
+    from flows.load_sources import read_export, stage_export
+    from flows.readers import UnreadableExport
+    from flows.sources import SOURCES_BY_NAME
 
     settings = _settings(config)
+    if source is not None and source not in SOURCES_BY_NAME:
+        _usage_error(f"no source called '{source}'; known: {', '.join(SOURCES_BY_NAME)}")
     problems = 0
     out = Console(soft_wrap=True)
     for path in files:
+        chosen_source = SOURCES_BY_NAME[
+            source or (path.parent.name if path.parent.name in SOURCES_BY_NAME else "surveys")
+        ]
         try:
-            export = read_export(path, path.read_bytes(), settings)
+            export = read_export(path, path.read_bytes(), settings, chosen_source)
         except UnreadableExport as exc:
             out.print(f"[red]REJECTED[/] {exc}", highlight=False)
             problems += 1
             continue
-        bad = stage([export], settings).filter(pl.col("reason").is_not_null()).select("source_line", "reason").collect()
-        read = export.frame.height
+        _valid, invalid = stage_export(export, settings)
+        bad = invalid.select("source_line", "reason").collect()
+        read, table, profile = export.frame.height, export.table, export.chosen.profile
         status = "[green]OK[/]" if bad.is_empty() else "[yellow]ROWS REJECTED[/]"
         out.print(
-            f"{status} {path.name}: {export.format}"
-            + (f", {export.encoding} ({export.encoding_reason})" if export.encoding else "")
-            + (f", delimiter {export.delimiter!r}" if export.delimiter else "")
+            f"{status} {path.name} ({chosen_source.name}): {table.format}"
+            + (f", {table.encoding} ({table.encoding_reason})" if table.encoding else "")
+            + (f", delimiter {table.delimiter!r}" if table.delimiter else "")
             + f" - read {read}, valid {read - bad.height}, would be quarantined {bad.height}",
             highlight=False,
         )
+        out.print(f"  profile: {profile.name} - {profile.title}; chosen because {export.chosen.why}", highlight=False)
+        out.print(f"  reads: {profile.describe()}", highlight=False)
+        out.print(f"  timestamps: {export.timestamp_note}", highlight=False)
         for note in export.notes:
             out.print(f"  note: {note}", highlight=False)
         for line, reason in bad.head(50).iter_rows():

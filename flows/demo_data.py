@@ -485,7 +485,7 @@ def _json_2025_riga(df: pl.DataFrame) -> bytes:
 
 
 def write_demo_exports(inbox: Path, seed: int = 2026) -> list[Path]:
-    """Write the demo's survey exports into `inbox` (created if needed); return their paths.
+    """Write the demo's survey exports into the inbox's surveys/ folder (created if needed); return their paths.
 
     Deterministic: the same seed gives byte-identical files.
     """
@@ -505,7 +505,7 @@ def write_demo_exports(inbox: Path, seed: int = 2026) -> list[Path]:
             df.filter((year == 2025) & ~online_2025 & (pl.col("segment") == "Rīga"))
         ),
     }
-    return [_deliver_to_inbox(Path(inbox) / name, data) for name, data in files.items()]
+    return [_deliver_to_inbox(Path(inbox) / "surveys" / name, data) for name, data in files.items()]
 
 
 def _deliver_to_inbox(path: Path, data: bytes) -> Path:
@@ -532,6 +532,7 @@ def write_benchmark_exports(inbox: Path, responses: int = 1_000_000, seed: int =
         as_csv = _export(
             part.tail(part.height - half), csv_headers, labels, _local().dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
         )
-        paths.append(_deliver_to_inbox(Path(inbox) / f"bench_{y}_a.parquet", _bytes(as_parquet.write_parquet)))
-        paths.append(_deliver_to_inbox(Path(inbox) / f"bench_{y}_b.csv", _bytes(as_csv.write_csv)))
+        folder = Path(inbox) / "surveys"
+        paths.append(_deliver_to_inbox(folder / f"bench_{y}_a.parquet", _bytes(as_parquet.write_parquet)))
+        paths.append(_deliver_to_inbox(folder / f"bench_{y}_b.csv", _bytes(as_csv.write_csv)))
     return paths

@@ -14,6 +14,11 @@ written last):
 4. The delivery ledger records one row per report and recipient: copy them into the message
    history as reports delivered with unknown content, so the next run sends each holder the
    current version once, as a correction.
+Version 2 differs from version 3 (sources and export profiles) in two ways:
+5. Answers are stored one Int16 column per question in `responses`, not as rows of a long
+   `answers` table: each question's raw answers move into `responses`, then `answers` goes.
+6. `ingest_files` and `quarantine` carry the source (all were surveys) and `ingest_files` the
+   export profile (all were read as our own format, 'plain').
 The marker records when the store was migrated: `--as-of` cannot go back before that (the
 older versions are in the earlier layout, and the quarantine's were removed).
 """
@@ -32,7 +37,7 @@ import polars as pl
 
 from flows.delivery import DeliveryLedger
 from flows.settings import Settings
-from flows.store import LAYOUT, SCHEMAS, Store
+from flows.store import ANSWER_TYPE, LAYOUT, SCHEMAS, Store
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +71,16 @@ def migrate(settings: Settings, store: Store) -> list[str]:
     if version == LAYOUT:
         return []
     questions = [q.id for q in settings.codebook.questions]
-    done = [
-        step
-        for step in (
+    steps = []
+    if version < 2:
+        steps += [
             _redact_quarantine(store, questions),
             *_canonical_units(store, settings.unit_labels()),
             _count_file_units(store),
             _ledger_history(settings.ledger_path),
-        )
-        if step
-    ]
+        ]
+    steps += [_answers_into_responses(store), *_source_columns(store)]
+    done = [step for step in steps if step]
     store.write_layout(datetime.now(UTC))
     for step in done:
         log.warning("store migrated to version %d: %s", LAYOUT, step)
@@ -98,8 +103,8 @@ def first_release_reason(reason: pl.Expr, question_ids: Sequence[str]) -> pl.Exp
     phrases = [
         pl.when(reason.str.contains(shape)).then(
             pl.format(
-                "line {}: expected {} fields but found {}",
-                *(reason.str.extract(shape, group) for group in (1, 2, 3)),
+                "expected {} fields but found {}",
+                *(reason.str.extract(shape, group) for group in (2, 3)),
             )
         ),
         *(pl.when(says(f"{field}: missing")).then(pl.lit(f"{field}: missing"))
@@ -151,6 +156,7 @@ def _redact_quarantine(store: Store, question_ids: Sequence[str]) -> str | None:
         reason=first_release_reason(pl.col("reason"), question_ids),
         response_id=pl.when(pl.col("reason").str.starts_with("duplicate response_id")).then(pl.col("response_id")),
         segment=pl.lit(None, pl.String),
+        source=pl.lit("surveys"),
     )
     rebuilt.select([pl.col(c).cast(t) for c, t in SCHEMAS["quarantine"].items()]).write_delta(str(fresh))
     table.rename(retired)
@@ -161,7 +167,7 @@ def _redact_quarantine(store: Store, question_ids: Sequence[str]) -> str | None:
 
 def _canonical_units(store: Store, labels: dict[str, str]) -> list[str]:
     done = []
-    for table in ("responses", "answers"):
+    for table in ("responses",):  # the answers' units follow the responses' in step 5
         if store.version(table) is None:
             continue
         rows = store.scan(table).collect()
@@ -225,3 +231,62 @@ def _ledger_history(path: Path) -> str | None:
         ).rowcount
         conn.execute("ALTER TABLE deliveries RENAME TO deliveries_version_1")
     return f"ledger: {copied} earlier deliveries kept as the versions their recipients hold"
+
+
+def _answers_into_responses(store: Store) -> str | None:
+    """Step 5: each question's raw answers from the long `answers` table into an Int16 column of `responses`.
+
+    One question at a time (memory holds one question's answers, not the long table); `answers`
+    is renamed aside before it is deleted, so a run killed at any point repeats or finishes the step.
+    """
+    answers = store.table_path("answers")
+    retired = answers.with_name("answers.retired")
+    if retired.exists():
+        shutil.rmtree(retired)
+    if store.version("answers") is None:
+        return None
+    questions = store.scan("answers").select(pl.col("question_id").unique()).collect()["question_id"].to_list()
+    responses = store.scan("responses").collect()
+    for question in sorted(questions):
+        column = (
+            store.scan("answers")
+            .filter(pl.col("question_id") == question)
+            .select("response_id", pl.col("raw_value").cast(ANSWER_TYPE).alias(question))
+            .collect()
+        )
+        responses = responses.drop(question, strict=False).join(column, on="response_id", how="left")
+    responses.write_delta(
+        str(store.table_path("responses")), mode="overwrite", delta_write_options={"schema_mode": "overwrite"}
+    )
+    answers.rename(retired)  # only after the answers are in `responses`
+    shutil.rmtree(retired)
+    return f"responses: the answers to {len(questions)} questions moved in from the long answers table"
+
+
+def _source_columns(store: Store) -> list[str]:
+    """Step 6: `source` (and `profile`) on ingest_files and quarantine; every earlier file was a survey export."""
+    done = []
+    loaded = pl.col("status") == "loaded"
+    added = {
+        # Rejected files were read by no profile: they keep none.
+        "ingest_files": {
+            "source": pl.lit("surveys"),
+            "profile": pl.when(loaded).then(pl.lit("plain")),
+            "file_size": pl.lit(None, pl.Int64),  # unknown: such files are read and hashed once more
+            "file_ctime_ns": pl.lit(None, pl.Int64),
+        },
+        # Reasons name their line once: the page prints the line beside them (layout 2 repeated it).
+        "quarantine": {
+            "source": pl.lit("surveys"),
+            "reason": pl.col("reason").str.replace(r"^line \d+: (expected \d+ fields)", "${1}"),
+        },
+    }
+    for table, columns in added.items():
+        if store.version(table) is None or "source" in store.scan(table).collect_schema():
+            continue
+        rows = store.scan(table).collect().with_columns(v.alias(k) for k, v in columns.items())
+        rows.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()]).write_delta(
+            str(store.table_path(table)), mode="overwrite", delta_write_options={"schema_mode": "overwrite"}
+        )
+        done.append(f"{table}: {rows.height} rows marked as source 'surveys'")
+    return done

@@ -4,7 +4,7 @@
     -> completeness gate -> render what changed (worker processes) -> deliver what each
     recipient is entitled to and does not hold yet (corrections included)
 
-The work lives in plain functions (load_surveys, scorecard_report, render, delivery) that
+The work lives in plain functions (load_sources, scorecard_report, render, delivery) that
 tests call directly; the flow bodies only sequence them. Retries are on IO tasks only, and
 only for transient OS errors: bad input fails fast. Nothing returned by a task is
 persisted (results may hold customer text); the run-summary artifact holds counts, file
@@ -31,7 +31,7 @@ from prefect.states import Completed
 from flows import email_text
 from flows.delivery import DeliveryError, DeliveryLedger, DeliveryOutcome, ReportEmail, deliver_report, send_alert
 from flows.files import sweep_temp_files
-from flows.load_surveys import FileOutcome, load_inbox
+from flows.load_sources import FileOutcome, load_inbox
 from flows.migrations import migrate
 from flows.render import TEMPLATES_DIR, render_scorecards
 from flows.scorecard_report import (
@@ -49,6 +49,7 @@ from flows.scorecard_report import (
     report_scope,
     scope_scorecard,
     scorecard_meta,
+    start_importing_statistics,
     write_report_files,
 )
 from flows.settings import Recipient, Settings, default_config_dir, load_settings
@@ -100,10 +101,21 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         counted = [f for f in self.files if f["status"] in ("loaded", "rejected")]
-        totals = {k: sum(f[k] for f in counted) for k in ("rows_read", "rows_loaded", "rows_quarantined")}
+        sums = ("rows_read", "rows_loaded", "rows_quarantined")
+        totals = {k: sum(f[k] for f in counted) for k in sums}
+        # Per source: its files and their row counts (read = loaded + quarantined holds for each).
+        sources = {
+            name: {"files": sum(f["source"] == name for f in self.files)}
+            | {k: sum(f[k] for f in counted if f["source"] == name) for k in sums}
+            for name in dict.fromkeys(f["source"] for f in self.files)
+        }
         built = [r for r in self.reports if "metrics_csv" in r]  # skipped scopes have no files
         company = [r for r in built if r["segment"] == COMPANY] or built
-        return asdict(self) | {"totals": totals, "metrics_file": company[0]["metrics_csv"] if company else None}
+        return asdict(self) | {
+            "totals": totals,
+            "sources": sources,
+            "metrics_file": company[0]["metrics_csv"] if company else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -357,8 +369,9 @@ def _run(settings: Settings, request: RunRequest) -> Any:
 def _produce(settings: Settings, store: Store, summary: RunSummary, request: RunRequest) -> None:
     """The recipe: ingest, read the store, build, gate, render, deliver (or hold)."""
     # Even an on-demand report first loads what is waiting, so it shows the same data as the nightly.
+    start_importing_statistics()
     outcomes = ingest_inbox(settings, store)
-    summary.files = [{"source": "surveys"} | asdict(o) for o in outcomes]
+    summary.files = [asdict(o) for o in outcomes]
     report_scopes = [report_scope(settings, name) for name in request.scopes]
     single = report_scopes[0].unit_filter if len(report_scopes) == 1 else None
     snapshot = read_store(settings, store, request.period, single, request.as_of)
@@ -563,10 +576,11 @@ def summary_markdown(result: dict[str, Any]) -> str:
     """The run summary for Prefect: file names, counts, addresses and statuses; no customer text."""
     rows = (
         "\n".join(
-            f"| {f['file']} | {f['status']} | {f['rows_read']} | {f['rows_loaded']} | {f['rows_quarantined']} |"
+            f"| {f['source'] or '(none)'} | {f['file']} | {f['profile'] or ''} | {f['status']} | {f['rows_read']} "
+            f"| {f['rows_loaded']} | {f['rows_quarantined']} |"
             for f in result["files"]
         )
-        or "| (no new files) | | | | |"
+        or "| | (no new files) | | | | | |"
     )
     issues = "\n".join(f"- {i}" for i in result["issues"]) or "- none"
     emails = (
@@ -582,7 +596,7 @@ def summary_markdown(result: dict[str, Any]) -> str:
     return (
         f"# csat run {result['run']}: {result['status']}{' (dry run)' if result['dry_run'] else ''}\n\n"
         f"{error}Period: {result['period']}\n\n"
-        "| file | status | read | loaded | quarantined |\n|---|---|---|---|---|\n"
+        "| source | file | profile | status | read | loaded | quarantined |\n|---|---|---|---|---|---|---|\n"
         f"{rows}\n\n## Completeness\n{issues}\n\n## Reports\n{reports}\n\n"
         f"## Emails\n| report | recipient | kind | status |\n|---|---|---|---|\n{emails}\n\n"
         f"## Holding an outdated report\n{outdated}\n"

@@ -13,9 +13,11 @@ failed render or a full disk changes nothing and a run killed between renames is
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.metadata
 import io
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -29,15 +31,25 @@ from flows.files import atomic_write_many, sha256_file
 from flows.migrations import reproducible_since
 from flows.names import report_stem
 from flows.settings import Settings
+from flows.sources import SOURCES, codebook_frame
 from flows.store import Store
 from transforms.comments import comment_candidates, select_comments
 from transforms.data_quality import answers_by_file, current_answers, files_in_scope, period_rank, quarantine_summary
+from transforms.normalise import answers_long
 from transforms.periods import previous_period
 from transforms.report_context import ScorecardMeta
 from transforms.scopes import COMPANY
-from transforms.scorecard import ScorecardParameters, scorecard_metrics
+from transforms.scorecard import ScorecardParameters, answer_sums, scorecard_metrics
+
+
+def start_importing_statistics() -> None:
+    """Import scipy.special (the t and normal distributions of the intervals, ~0.5 s) in the
+    background: a run calls this before its ingest, so the metrics that follow find it ready."""
+    threading.Thread(target=importlib.import_module, args=("scipy.special",), name="import-scipy").start()
+
 
 KIND = "scorecard"
+READS = ("surveys",)  # the sources a scorecard reads: only their files are on its data-quality page
 
 
 class NoDataError(Exception):
@@ -173,8 +185,8 @@ def check_reproducible(store: Store, as_of: datetime | None) -> None:
             f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before {since:%Y-%m-%d %H:%M:%S} UTC, when the store was "
             "migrated to the current layout: reproductions go back to then"
         )
-    if store.version("answers", as_of) is None:
-        first = store.history_start("answers")
+    if store.version("responses", as_of) is None:
+        first = store.history_start("responses")
         raise NoDataError(
             f"--as-of {as_of:%Y-%m-%d %H:%M:%S} UTC is before the store's first data"
             + (f" ({first:%Y-%m-%d %H:%M:%S} UTC)" if first else " (the store is empty)")
@@ -183,8 +195,8 @@ def check_reproducible(store: Store, as_of: datetime | None) -> None:
 
 def available_periods(store: Store, units: tuple[str, ...] | None = None, as_of: datetime | None = None) -> list[str]:
     """Periods with answers (of `units`, else of anyone), as the store was at `as_of`."""
-    if store.version("answers", as_of) is None:
-        raise NoDataError("the store holds no answers yet: drop survey exports into the inbox and run again")
+    if store.version("responses", as_of) is None:
+        raise NoDataError("the store holds no answers yet: drop survey exports into inbox/surveys/ and run again")
     responses = store.scan("responses", as_of)
     if units is not None:
         responses = responses.filter(pl.col("segment").is_in(list(units)))
@@ -210,11 +222,17 @@ def read_snapshot(
     chosen = resolve_period(period, available, settings, now)
     in_scope = period_rank(pl.col("period")) <= period_rank(pl.lit(chosen))
     params = scorecard_parameters(settings)
-    answers, responses = store.scan("answers", as_of), store.scan("responses", as_of)
-    metrics = scorecard_metrics(answers.filter(in_scope), responses.filter(in_scope), params)
+    responses = store.scan("responses", as_of)
+    codebook = codebook_frame(settings.codebook)
+    # Comments quote the period's overall answer only: reshape just that column of just that period.
+    overall = answers_long(
+        responses.filter(pl.col("period") == chosen), codebook.filter(pl.col("question_id") == params.overall_item)
+    )
+    in_periods = responses.filter(in_scope)
+    metrics = scorecard_metrics(answer_sums(in_periods, codebook), in_periods, params)
     comments, current, ingest_files, file_units, quarantine = pl.collect_all(
         [
-            comment_candidates(responses, answers, chosen, params.overall_item),
+            comment_candidates(responses, overall, chosen, params.overall_item),
             current_answers(responses, chosen),
             store.scan("ingest_files", as_of),
             store.scan("ingest_file_units", as_of),
@@ -254,7 +272,8 @@ def scope_scorecard(snapshot: StoreSnapshot, scope: ReportScope, settings: Setti
     if answered.is_empty():
         raise NoDataError(f"{scope.name} has no answers for period {snapshot.period}")
     units = scope.unit_filter
-    files_lazy = files_in_scope(snapshot.ingest_files.lazy(), snapshot.file_units.lazy(), units, snapshot.period)
+    read_files = snapshot.ingest_files.lazy().filter(pl.col("source").is_in(READS))
+    files_lazy = files_in_scope(read_files, snapshot.file_units.lazy(), units, snapshot.period)
     files, reasons, comments, inputs = pl.collect_all(
         [
             files_lazy,
@@ -320,6 +339,7 @@ def scorecard_meta(settings: Settings, data: ScorecardData, banner: list[str] | 
         overall_scale=(overall.scale.min, overall.scale.max),
         banner=tuple(banner or ()),
         members=data.scope.units if data.scope.name in {g.name for g in settings.pipeline.groups} else (),
+        source_titles=tuple((s.name, s.title) for s in SOURCES),
     )
 
 

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from transforms.scopes import COMPANY
+from transforms.staging.columns import LINEAGE_COLUMNS, RANKING_COLUMNS, STAGING_COLUMNS
 
 PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
@@ -36,6 +37,25 @@ UnitName = Annotated[str, StringConstraints(min_length=1, max_length=500, patter
 EMAIL_PATTERN = r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$"
 EmailAddress = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 MODES = ("online", "paper", "phone", "in_person")
+# The stored response's own columns (flows/store.py); question ids must differ from them.
+# Also the working columns of staging and duplicate resolution.
+RESPONSE_COLUMNS = frozenset((*STAGING_COLUMNS, *RANKING_COLUMNS, *LINEAGE_COLUMNS)) | frozenset(
+    (
+        "response_id",
+        "submitted_at",
+        "period",
+        "customer_id",
+        "segment",
+        "mode",
+        "comment",
+        "source_file",
+        "source_line",
+        "file_sha256",
+        "row_hash",
+        "ingested_at",
+        "profile",
+    )
+)
 ORAL_MODES = ("phone", "in_person")  # interviewer-administered: read higher (methodology.md)
 M = TypeVar("M", bound=BaseModel)
 
@@ -80,6 +100,14 @@ class Question(_Strict):
     wording: Literal["positive", "negative"] = "positive"
     # Lowest raw answer (after reverse-coding) that counts as top box; default: top 40 % of the scale.
     top_box_from: int | None = None
+    # The question's codes in survey tools (Qualtrics export tag or ImportId, LimeSurvey code): an
+    # export column titled by the id, a code or exactly the text is this question (flows/profiles.py).
+    code: list[str] = []
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -114,6 +142,12 @@ class Codebook(_Strict):
             raise ValueError(f"exactly one question of kind 'overall' is needed, found {len(overall)}")
         if sum(q.kind == "nps" for q in self.questions) > 1:
             raise ValueError("at most one question of kind 'nps' is allowed")
+        codes = [c.casefold() for q in self.questions for c in q.code]
+        if shared := sorted({c for c in codes if codes.count(c) > 1}):
+            raise ValueError(f"question code(s) {', '.join(shared)} belong to more than one question")
+        # Answers are stored one column per question beside the response's own columns.
+        if clash := sorted({i for i in ids if i in RESPONSE_COLUMNS or i.endswith("__num")}):
+            raise ValueError(f"question ids {', '.join(clash)} are reserved for the response's own columns")
         return self
 
     def by_kind(self, kind: str) -> list[Question]:
@@ -143,9 +177,20 @@ class Periods(_Strict):
         return self.fiscal_start_month if self.kind == "fiscal" else 1
 
 
+DateOrder = Literal["DMY", "MDY", "auto"]
+Encoding = Literal[
+    "auto", "utf-8", "utf-16", "utf-32", "cp1250", "cp1251", "cp1252", "cp1257", "latin-1", "iso-8859-13"
+]
+Delimiter = Literal["auto", ",", ";", "\t", "|"]
+
+
 class Timestamps(_Strict):
-    # How to read an ambiguous numeric date such as 03/04/2025; ISO dates are never ambiguous.
-    date_order: Literal["DMY", "MDY"] = "DMY"
+    """Defaults for every export profile that does not set its own (see `profiles`)."""
+
+    # How to read a numeric date such as 03/04/2025 (ISO dates are never ambiguous); 'auto': from the
+    # file's own dates (13/04 is day-first), a file whose dates fit both orders is rejected. A file
+    # whose dates contradict the order (13/04 under MDY) is always rejected, never read swapped.
+    date_order: DateOrder = "DMY"
     # Zone of timestamps written without an offset.
     source_timezone: str = "UTC"
 
@@ -164,7 +209,8 @@ class Columns(_Strict):
     segment: ColumnNames
     mode: ColumnNames
     comment: ColumnNames
-    questions: dict[Identifier, ColumnNames]
+    # Optional: a question is also found by its id, its codebook `code`s or its exact text.
+    questions: dict[Identifier, ColumnNames] = {}
 
     @field_validator("*", mode="before")
     @classmethod
@@ -177,12 +223,50 @@ class Columns(_Strict):
 
 
 class Csv(_Strict):
-    delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+    """Defaults for every export profile that does not set its own (see `profiles`)."""
+
+    delimiter: Delimiter = "auto"
     # auto: byte-order mark, else valid UTF-8, else a detection that is unambiguous or a rejection
-    # (flows/ingest.py decode_text); any other value is used as is, strictly.
-    encoding: Literal[
-        "auto", "utf-8", "utf-16", "utf-32", "cp1250", "cp1251", "cp1252", "cp1257", "latin-1", "iso-8859-13"
-    ] = "auto"
+    # (flows/readers.py decode_text); any other value is used as is, strictly.
+    encoding: Encoding = "auto"
+
+
+class Profile(_Strict):
+    """How to read one kind of export file: a built-in (flows/profiles.py) or the analyst's own.
+
+    Unset keys come from `extends` (a built-in or an earlier profile), then from `csv` and `timestamps`.
+    """
+
+    name: Identifier
+    extends: str | None = None
+    files: list[str] = []  # file-name patterns (glob, case-insensitive) that choose this profile
+    encoding: Encoding | None = None
+    delimiter: Delimiter | None = None
+    header_rows: int | None = Field(default=None, ge=1, le=10)  # rows above the first answer
+    label_rows: list[int] | None = None  # which header rows title the columns (1-based)
+    date_order: DateOrder | None = None
+    clock: Literal["24h", "12h"] | None = None  # 12h: times end in AM/PM
+    timezone: str | None = None  # zone of timestamps written without an offset
+    mode: Literal["online", "paper", "phone", "in_person"] | None = None  # for files without a mode column
+    id_prefix: str | None = Field(default=None, max_length=40)  # keeps ids of different tools apart
+    # Our field (response_id, submitted_at, ..., or a question id) -> header(s), tried before `columns`.
+    columns: dict[str, ColumnNames] = {}
+
+    _tz = field_validator("timezone")(lambda v: v if v is None else _check_timezone(v))
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _labels_within_header(self) -> Profile:
+        rows, header = self.label_rows or [], self.header_rows
+        if header is not None and (bad := [r for r in rows if not 1 <= r <= header]):
+            raise ValueError(f"label_rows {bad} lie outside the {header} header row(s)")
+        return self
 
 
 class Benchmark(_Strict):
@@ -356,6 +440,7 @@ class Pipeline(_Strict):
     periods: Periods = Periods()
     timestamps: Timestamps = Timestamps()
     csv: Csv = Csv()
+    profiles: list[Profile] = []
     columns: Columns
     # Export's mode labels (case-insensitive) -> our four modes.
     mode_values: dict[Literal["online", "paper", "phone", "in_person"], list[str]]
@@ -406,6 +491,10 @@ class Settings:
     def logo(self) -> Path | None:
         logo = self.pipeline.report.logo
         return None if logo is None else self.path(logo)
+
+    def source_folder(self, source: str) -> Path:
+        """Where a source's files are dropped: its sub-folder of the inbox (flows/sources.py)."""
+        return self.inbox / source
 
     def require_inbox(self) -> Path:
         """The inbox folder; a path that does not exist is a configuration error, never 'no new files'."""
@@ -529,11 +618,12 @@ def _cross_check(settings: Settings) -> None:
             f"{pipeline_file}: key 'columns.questions' maps {', '.join(unknown)}, "
             f"which {settings.config_dir / CODEBOOK_FILE} does not define (expected one of: {', '.join(sorted(known))})"
         )
-    if missing := sorted(known - mapped):
-        raise ConfigError(
-            f"{pipeline_file}: key 'columns.questions' has no export column for {', '.join(missing)}"
-            ' (expected: question id: "Header in your export")'
-        )
+    from flows.profiles import check_profiles  # the built-ins live beside the readers
+
+    try:
+        check_profiles(settings.pipeline.profiles, known)
+    except ValueError as exc:
+        raise ConfigError(f"{pipeline_file}: key 'profiles': {exc}") from None
     logo = settings.logo
     if logo is not None and (not logo.is_file() or logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg")):
         raise ConfigError(f"{pipeline_file}: key 'report.logo': expected an existing .svg/.png/.jpg file, got {logo}")

@@ -42,20 +42,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "file_sha256": pl.String(),
         "row_hash": pl.Int64(),
         "ingested_at": UTC_TIME,
-    },
-    "answers": {
-        "response_id": pl.String(),
-        "question_id": pl.String(),
-        "raw_value": pl.Float64(),
-        "value": pl.Float64(),
-        "score": pl.Float64(),
-        "top_box": pl.Boolean(),
-        "detractor": pl.Boolean(),
-        "reverse_coded": pl.Boolean(),
-        "submitted_at": UTC_TIME,
-        "period": pl.String(),
-        "segment": pl.String(),
-        "mode": pl.String(),
+        # ... and one Int16 column per codebook question (ANSWER_TYPE): the raw answer, null if blank.
     },
     "quarantine": {
         "file_sha256": pl.String(),
@@ -65,6 +52,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "segment": pl.String(),  # the configured unit the row names, null when it names none
         "reason": pl.String(),
         "quarantined_at": UTC_TIME,
+        "source": pl.String(),
     },
     # Rows of each file by unit and period, counted when loaded: a unit's report shows its own
     # share of every file (read = loaded + quarantined) without reading other units' rows.
@@ -79,6 +67,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "ingest_files": {
         "file_sha256": pl.String(),
         "source_file": pl.String(),
+        "source": pl.String(),  # the source whose folder held it ("" for a file outside every source folder)
+        "profile": pl.String(),  # the export profile it was read with
         "format": pl.String(),
         "encoding": pl.String(),
         "delimiter": pl.String(),
@@ -89,12 +79,19 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "rows_quarantined": pl.Int64(),
         "duplicates_superseded": pl.Int64(),
         "ingested_at": UTC_TIME,
+        # The file as it lay in the inbox when loaded: an untouched file (same name, size and
+        # status-change time, which copy tools cannot set back) is not read and hashed again.
+        "file_size": pl.Int64(),
+        "file_ctime_ns": pl.Int64(),
     },
 }
 
+# Tables that also hold columns named by configuration (answers: one per codebook question), of this type.
+ANSWER_TYPE = pl.Int16()
+OPEN_COLUMNS = {"responses": ANSWER_TYPE}
+
 KEYS: dict[str, tuple[str, ...]] = {
     "responses": ("response_id",),
-    "answers": ("response_id", "question_id"),
     "quarantine": ("file_sha256", "source_line"),
     "ingest_file_units": ("file_sha256", "segment", "period"),
     "ingest_files": ("file_sha256",),
@@ -103,7 +100,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 NULLABLE_KEYS = {"ingest_file_units": ("segment", "period")}
 
 
-LAYOUT = 2  # the table layout this release writes (flows.migrations brings older stores up to it)
+LAYOUT = 3  # the table layout this release writes (flows.migrations brings older stores up to it)
 LAYOUT_MARKER = ".schema-version"
 
 
@@ -166,21 +163,40 @@ class Store:
             return pl.LazyFrame(schema=SCHEMAS[table])
         return pl.scan_delta(str(self.table_path(table)), version=version)
 
+    def has_rows(self, table: str, column: str, value: str) -> bool:
+        """Whether any row of `table` has `value` in `column` (e.g. a file's rows, by its content hash)."""
+        if self.version(table) is None:
+            return False
+        return self.scan(table).filter(pl.col(column) == value).select(pl.len()).collect().item() > 0
+
     def upsert(self, table: str, frame: pl.DataFrame, *, may_overlap: bool = True) -> dict[str, int]:
         """Insert new rows and update existing ones by the table's natural key, in one commit.
 
         `may_overlap=False` (the caller knows no key exists yet) appends, which is much
         cheaper than a merge on large first loads.
         """
-        frame = frame.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
+        fixed = SCHEMAS[table]
+        open_type = OPEN_COLUMNS.get(table)
+        new_table = self.version(table) is None
+        extra = []
+        if open_type is not None:
+            extra = [pl.col(c).cast(open_type) for c in frame.columns if c not in fixed]
+            if not new_table:
+                # A stored open column the rows lack (a question the codebook dropped) is written as null,
+                # so an updated row never keeps an answer from an older submission.
+                stored = self.scan(table).collect_schema().names()
+                extra += [
+                    pl.lit(None, dtype=open_type).alias(c) for c in stored if c not in fixed and c not in frame.columns
+                ]
+        frame = frame.select(*[pl.col(c).cast(t) for c, t in fixed.items()], *extra)
         if frame.is_empty():
             return {"inserted": 0, "updated": 0}
         path = str(self.table_path(table))
-        new_table = self.version(table) is None
         if new_table and not self.exists():
             self.write_layout(None)  # a store born now is in this release's layout
         if new_table or not may_overlap:
-            frame.write_delta(path, mode="append")
+            # schema merge: a question the codebook gained becomes a new column (older rows read it as null)
+            frame.write_delta(path, mode="append", delta_write_options={"schema_mode": "merge"})
             return {"inserted": frame.height, "updated": 0}
         nullable = NULLABLE_KEYS.get(table, ())
         predicate = " AND ".join(
@@ -189,7 +205,12 @@ class Store:
         merger = frame.write_delta(
             path,
             mode="merge",
-            delta_merge_options={"predicate": predicate, "source_alias": "s", "target_alias": "t"},
+            delta_merge_options={
+                "predicate": predicate,
+                "source_alias": "s",
+                "target_alias": "t",
+                "merge_schema": bool(extra),
+            },
         )
         assert merger is not None  # mode="merge" always returns a TableMerger
         metrics = merger.when_matched_update_all().when_not_matched_insert_all().execute()

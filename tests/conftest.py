@@ -61,8 +61,8 @@ def store(settings: Settings) -> Store:
 
 def export_csv(settings: Settings, name: str, text: str, encoding: str = "utf-8") -> Path:
     """Drop a CSV export with the given text into the inbox."""
-    settings.inbox.mkdir(parents=True, exist_ok=True)
-    path = settings.inbox / name
+    settings.source_folder("surveys").mkdir(parents=True, exist_ok=True)
+    path = settings.source_folder("surveys") / name
     path.write_bytes(text.encode(encoding))
     return path
 

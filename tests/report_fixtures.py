@@ -301,7 +301,7 @@ def metrics_frame() -> pl.DataFrame:
 
 
 def files_frame() -> pl.DataFrame:
-    """ingest_files rows: three loaded files and one rejected whole."""
+    """ingest_files rows: three loaded files and one rejected whole, all survey exports."""
     when = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)
     data = [
         ("a1", "export_2025_h1.csv", "csv", "utf-8", ";", "loaded", None, 820, 812, 8, 3),
@@ -335,7 +335,7 @@ def files_frame() -> pl.DataFrame:
         "duplicates_superseded",
     ]
     frame = pl.DataFrame(data, schema=cols, orient="row")
-    return frame.with_columns(pl.lit(when).alias("ingested_at"))
+    return frame.with_columns(pl.lit("surveys").alias("source"), pl.lit(when).alias("ingested_at"))
 
 
 def quarantine_frame() -> pl.DataFrame:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.load_surveys import load_inbox
+from flows.load_sources import load_inbox
 from flows.settings import Settings
 from flows.store import Store
 from tests.conftest import HEADER, export_csv, row, set_config
@@ -58,13 +58,13 @@ def test_validate_shows_encoding_and_why(settings: Settings):
         "plain.csv": (HEADER + "\n" + row("R1", unit="Rīga") + "\n").encode(),
         "ru.csv": cyrillic.encode("cp1251"),
     }
-    settings.inbox.mkdir(parents=True)
+    settings.source_folder("surveys").mkdir(parents=True)
     for name, data in files.items():
-        (settings.inbox / name).write_bytes(data)
-    paths = [str(settings.inbox / name) for name in files]
+        (settings.source_folder("surveys") / name).write_bytes(data)
+    paths = [str(settings.source_folder("surveys") / name) for name in files]
     result = runner.invoke(app, ["validate", *paths, "--config", str(settings.config_dir)])
     assert result.exit_code == 0, result.output
-    lines = {line.split(":")[0].split()[-1]: line for line in result.output.splitlines() if line.startswith("OK")}
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("OK")}
     assert "utf-8-sig (byte-order mark)" in lines["bom.csv"]
     assert "utf-16-le (byte-order mark)" in lines["utf16.txt"]
     assert "utf-8 (valid UTF-8)" in lines["plain.csv"]
@@ -138,7 +138,7 @@ def test_argument_errors_are_one_line_before_prefect(loaded: Settings, args: lis
 
 def test_validate_and_a_missing_inbox_never_start_prefect(loaded: Settings):
     """`validate` works without Prefect; `run` with a mistyped inbox path is a configuration error (exit 2)."""
-    result = _csat(loaded, "validate", str(loaded.inbox / "a.csv"))
+    result = _csat(loaded, "validate", str(loaded.source_folder("surveys") / "a.csv"))
     assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "NO-PREFECT")
     set_config(loaded.config_dir, "inbox: var/inbox", "inbox: var/inbx")
     result = _csat(loaded, "run")
@@ -155,7 +155,7 @@ def test_accept_records_a_file_or_a_unit_period(loaded: Settings):
 
     assert accept("a.csv").exit_code == 0
     assert accept("--unit", "narva", "--period", "2025").exit_code == 0
-    digest = hashlib.sha256((loaded.inbox / "a.csv").read_bytes()).hexdigest()
+    digest = hashlib.sha256((loaded.source_folder("surveys") / "a.csv").read_bytes()).hexdigest()
     assert DeliveryLedger(loaded.ledger_path).accepted() == {
         f"file:{digest}": "a.csv",
         "unit:Narva:2025": "Narva in 2025",

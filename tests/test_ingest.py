@@ -14,15 +14,22 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.demo_data import write_demo_exports
-from flows.ingest import UnreadableExport, read_export
-from flows.load_surveys import load_inbox
+from flows.load_sources import load_inbox, read_export
+from flows.readers import UnreadableExport
 from flows.settings import ConfigError, Settings, load_settings
+from flows.sources import SURVEYS, codebook_frame
 from flows.store import Store
 from tests.conftest import HEADER, export_csv, row
+from transforms.normalise import answers_long
 
 
 def _quarantine(store: Store) -> pl.DataFrame:
     return store.scan("quarantine").sort("source_line").collect()
+
+
+def _answers(settings: Settings, store: Store) -> pl.DataFrame:
+    """The stored answers in long form (one row per response and codebook question), as the metrics read them."""
+    return answers_long(store.scan("responses"), codebook_frame(settings.codebook)).collect()
 
 
 def test_count_equation_and_reasons(settings: Settings, store: Store):
@@ -63,8 +70,8 @@ def test_ragged_rows_quarantined_with_line(settings: Settings, store: Store):
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (3, 1, 2)
     reasons = dict(_quarantine(store).select("source_line", "reason").iter_rows())
     assert reasons == {
-        4: "line 4: expected 13 fields separated by ',' but found 6",
-        5: "line 5: expected 13 fields separated by ',' but found 14",
+        4: "expected 13 fields separated by ',' but found 6",
+        5: "expected 13 fields separated by ',' but found 14",
     }
     comment = store.scan("responses").collect()["comment"][0]
     assert comment == "two\nlines, with comma"
@@ -79,8 +86,8 @@ def test_wrong_delimiter_rejects_file_with_hint(settings: Settings, store: Store
         settings.codebook,
     )
     path = export_csv(settings, "semi.csv", HEADER + "\n" + row("R1") + "\n")
-    with pytest.raises(UnreadableExport, match=r"semi\.csv: line 1: missing required column.*delimiter"):
-        read_export(path, path.read_bytes(), settings)
+    with pytest.raises(UnreadableExport, match=r"semi\.csv: header: missing or ambiguous column.*delimiter"):
+        read_export(path, path.read_bytes(), settings, SURVEYS)
     [outcome] = load_inbox(settings, store)
     assert outcome.status == "rejected" and "semi.csv" in (outcome.message or "")
 
@@ -118,7 +125,8 @@ def test_each_file_processed_once(settings: Settings, store: Store):
     assert (copy.file, copy.status) == ("a_copy.csv", "duplicate_content")
     assert copy.message == "same bytes as a.csv, which is loaded; not loaded again"
     assert store.versions() == before
-    assert store.scan("answers").collect().height == 7
+    assert store.scan("responses").collect().height == 1
+    assert _answers(settings, store).height == 7
 
 
 def test_duplicate_ids_policy(settings: Settings, store: Store):
@@ -141,7 +149,8 @@ def test_duplicate_ids_policy(settings: Settings, store: Store):
     )
     [second] = load_inbox(settings, store)
     assert (second.rows_loaded, second.rows_quarantined, second.duplicates_superseded) == (1, 1, 1)
-    overall = store.scan("answers").filter(pl.col("question_id") == "overall_satisfaction").collect()
+    assert store.scan("responses").collect()["overall_satisfaction"].to_list() == [5]
+    overall = _answers(settings, store).filter(pl.col("question_id") == "overall_satisfaction")
     assert overall["raw_value"].to_list() == [5.0]
     assert store.scan("responses").collect().height == 1
 
@@ -184,8 +193,8 @@ def test_excel_blanks_then_text_preserved(settings: Settings, store: Store):
             "Comment": [None] * (n - 1) + ["late text"],
         }
     )
-    settings.inbox.mkdir(parents=True)
-    frame.write_excel(settings.inbox / "late.xlsx")
+    settings.source_folder("surveys").mkdir(parents=True)
+    frame.write_excel(settings.source_folder("surveys") / "late.xlsx")
     [outcome] = load_inbox(settings, store)
     assert (outcome.rows_read, outcome.rows_loaded) == (n, n)
     last = store.scan("responses").filter(pl.col("response_id") == f"X{n - 1}").collect()
@@ -203,45 +212,115 @@ def test_json_jsonl_parquet_read(settings: Settings, store: Store):
         **{f"Q{i}": 4 for i in range(1, 8)},
         "Comments": None,
     }
-    settings.inbox.mkdir(parents=True)
-    pl.DataFrame([record]).write_json(settings.inbox / "a.json")
-    pl.DataFrame([record | {"ResponseId": "J2", "Q1": "5"}]).write_ndjson(settings.inbox / "b.jsonl")
+    settings.source_folder("surveys").mkdir(parents=True)
+    pl.DataFrame([record]).write_json(settings.source_folder("surveys") / "a.json")
+    pl.DataFrame([record | {"ResponseId": "J2", "Q1": "5"}]).write_ndjson(settings.source_folder("surveys") / "b.jsonl")
     pl.DataFrame([record | {"ResponseId": "J3"}]).with_columns(
         pl.col("Submitted").str.to_datetime(time_zone="UTC")
-    ).write_parquet(settings.inbox / "c.parquet")
+    ).write_parquet(settings.source_folder("surveys") / "c.parquet")
     outcomes = load_inbox(settings, store)
     assert sorted((o.file, o.rows_loaded) for o in outcomes) == [("a.json", 1), ("b.jsonl", 1), ("c.parquet", 1)]
     modes = store.scan("responses").collect()["mode"].unique().to_list()
     assert modes == ["phone"]
 
 
-def test_run_killed_between_writes_does_not_double_count(settings: Settings, store: Store, monkeypatch):
-    """A run that dies after writing answers but before responses re-runs without duplicate answers."""
-    export_csv(settings, "a.csv", "\n".join([HEADER, row("R1"), row("R2")]) + "\n")
+@pytest.mark.parametrize("dies_on", ["quarantine", "ingest_file_units", "ingest_files"])
+def test_run_killed_between_writes_does_not_double_count(settings: Settings, store: Store, monkeypatch, dies_on):
+    """A run that dies after writing responses but before the file is marked processed re-runs without duplicates."""
+    export_csv(settings, "a.csv", "\n".join([HEADER, row("R1"), row("R2"), row("R3", q1="9")]) + "\n")
     real_upsert = Store.upsert
 
-    def dies_on_responses(self, table, frame, **kwargs):
-        if table == "responses":
+    def dies(self, table, frame, **kwargs):
+        if table == dies_on:
             raise OSError("killed")
         return real_upsert(self, table, frame, **kwargs)
 
-    monkeypatch.setattr(Store, "upsert", dies_on_responses)
+    monkeypatch.setattr(Store, "upsert", dies)
     with pytest.raises(OSError, match="killed"):
         load_inbox(settings, store)
+    assert store.scan("responses").collect().height == 2  # written before the run died
+    assert store.scan("ingest_files").collect().is_empty()  # ... but the file is not marked processed
     monkeypatch.setattr(Store, "upsert", real_upsert)
     [outcome] = load_inbox(settings, store)
-    answers = store.scan("answers").collect()
-    assert outcome.rows_loaded == 2
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (3, 2, 1)
+    assert outcome.duplicates_superseded == 0
+    responses = store.scan("responses").collect()
+    assert responses.height == 2 and responses["response_id"].is_unique().all()
+    answers = _answers(settings, store)
     assert answers.height == 14
     assert answers.select("response_id", "question_id").is_unique().all()
+    assert store.scan("quarantine").collect().height == 1
+    units = store.scan("ingest_file_units").collect()
+    assert (units["rows_loaded"].sum(), units["rows_quarantined"].sum(), units["duplicates_superseded"].sum()) == (
+        2,
+        1,
+        0,
+    )
+    assert store.scan("ingest_files").collect()["status"].to_list() == ["loaded"]
+    assert load_inbox(settings, store) == []
+
+
+def test_two_files_in_one_run_settle_like_two_runs(settings: Settings, store: Store):
+    """One file at a time: a later file's newer-or-equal row updates the earlier one's, an older one is refused."""
+    export_csv(
+        settings,
+        "a.csv",
+        "\n".join(
+            [
+                HEADER,
+                row("R1", when="2025-03-02 10:00", q1="2"),
+                row("R2", when="2025-03-05 10:00", q1="3"),
+                row("R3", when="2025-03-04 10:00", q1="2"),
+            ]
+        )
+        + "\n",
+    )
+    export_csv(
+        settings,
+        "b.csv",
+        "\n".join(
+            [
+                HEADER,
+                row("R1", when="2025-03-03 10:00", q1="4"),  # newer: updates a.csv's row
+                row("R2", when="2025-03-01 10:00", q1="1"),  # older than the stored one: refused
+                row("R3", when="2025-03-04 10:00", q1="5"),  # same time, other content: updates
+            ]
+        )
+        + "\n",
+    )
+    outcomes = {o.file: o for o in load_inbox(settings, store)}
+    counts = {
+        name: (o.rows_read, o.rows_loaded, o.rows_quarantined, o.duplicates_superseded) for name, o in outcomes.items()
+    }
+    assert counts == {"a.csv": (3, 3, 0, 0), "b.csv": (3, 2, 1, 2)}
+    responses = store.scan("responses").sort("response_id").collect()
+    assert responses.select("response_id", "overall_satisfaction", "source_file").rows() == [
+        ("R1", 4, "b.csv"),
+        ("R2", 3, "a.csv"),
+        ("R3", 5, "b.csv"),
+    ]
+    [refused] = _quarantine(store).select("source_file", "source_line", "response_id", "reason").rows()
+    assert refused == ("b.csv", 3, "R2", "duplicate response_id: a newer submission is already stored (from a.csv)")
+    files = store.scan("ingest_files").sort("source_file").collect()
+    assert files.select("rows_loaded", "rows_quarantined", "duplicates_superseded").rows() == [(3, 0, 0), (2, 1, 2)]
+    units = store.scan("ingest_file_units").join(
+        store.scan("ingest_files").select("file_sha256", "source_file"), on="file_sha256"
+    )
+    per_file = (
+        units.group_by("source_file")
+        .agg(pl.col("rows_loaded").sum(), pl.col("rows_quarantined").sum(), pl.col("duplicates_superseded").sum())
+        .sort("source_file")
+        .collect()
+    )
+    assert per_file.rows() == [("a.csv", 3, 0, 0), ("b.csv", 2, 1, 2)]
 
 
 def test_damaged_utf8_is_not_read_as_cp1251(settings: Settings, store: Store):
     """A UTF-8 Cyrillic file with one stray byte is rejected naming the line, not silently garbled."""
     good = "\n".join([HEADER, row("R1", comment="Очень долго ждал"), row("R2", comment="Спасибо")]) + "\n"
     data = good.encode("utf-8").replace("Спасибо".encode(), "Спасибо".encode() + b"\xab")
-    settings.inbox.mkdir(parents=True)
-    (settings.inbox / "damaged.csv").write_bytes(data)
+    settings.source_folder("surveys").mkdir(parents=True)
+    (settings.source_folder("surveys") / "damaged.csv").write_bytes(data)
     [outcome] = load_inbox(settings, store)
     assert outcome.status == "rejected"
     assert "damaged.csv: line 3: not valid UTF-8" in (outcome.message or "")
@@ -299,7 +378,7 @@ def _excel_unicode_text(rows: list[str]) -> str:
 
 
 def _read(settings: Settings, path: Path):
-    return read_export(path, path.read_bytes(), settings)
+    return read_export(path, path.read_bytes(), settings, SURVEYS)
 
 
 def test_latin1_french_is_not_read_as_cyrillic(settings: Settings, store: Store):
@@ -334,7 +413,7 @@ def test_ambiguous_short_file_names_candidates_and_setting(settings: Settings, s
     message = outcome.message or ""
     assert message.startswith("lv.csv: line 2: ")
     assert "cp1257" in message and "iso-8859-13" in message and "cp1252" in message
-    assert "csv.encoding in config/pipeline.yaml" in message
+    assert "csv.encoding" in message and "config/pipeline.yaml" in message
     [loaded] = load_inbox(_with_encoding(settings, "iso-8859-13"), store)
     assert loaded.status == "loaded"
     assert store.scan("responses").collect().select("segment", "comment").row(0) == ("Rīga", "Ļoti labi")
@@ -355,8 +434,8 @@ def test_demo_narva_export_still_detected_as_cp1251(settings: Settings, tmp_path
     """The demo's Narva file (cp1251, ';', CRLF, Cyrillic header) is detected as cp1251 with the reason given."""
     paths = {p.name: p for p in write_demo_exports(tmp_path / "demo")}
     export = _read(settings, paths["narva_2025.csv"])
-    assert (export.encoding, export.delimiter) == ("cp1251", ";")
-    assert export.encoding_reason.startswith("detected by charset-normalizer")
+    assert (export.table.encoding, export.table.delimiter) == ("cp1251", ";")
+    assert export.table.encoding_reason.startswith("detected by charset-normalizer")
     assert export.frame["comment"].str.contains("[а-я]").any()
     assert (
         not export.frame["comment"].str.contains("[ÀÁÂÃÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ]").any()
@@ -380,8 +459,8 @@ def test_unicode_exports_decoded(settings: Settings, store: Store, name: str, pr
     text = _excel_unicode_text(
         [HEADER, row("R1", unit="Rīga", comment="Ļoti labi"), row("R2", comment="Очень долго ждал")]
     )
-    settings.inbox.mkdir(parents=True)
-    (settings.inbox / name).write_bytes(prefix + text.encode(codec))
+    settings.source_folder("surveys").mkdir(parents=True)
+    (settings.source_folder("surveys") / name).write_bytes(prefix + text.encode(codec))
     [outcome] = load_inbox(settings, store)
     assert (outcome.status, outcome.rows_loaded) == ("loaded", 2), outcome.message
     files = store.scan("ingest_files").collect()
@@ -415,7 +494,7 @@ def test_configured_encoding_is_used_and_explained(settings: Settings):
     cp1252 = _with_encoding(settings, "cp1252")
     path = export_csv(cp1252, "fr.csv", HEADER + "\n" + row("R1", comment="Merci à vous") + "\n", encoding="cp1252")
     export = _read(cp1252, path)
-    assert export.encoding == "cp1252" and "configured" in export.encoding_reason
+    assert export.table.encoding == "cp1252" and "configured" in export.table.encoding_reason
     assert export.frame["comment"].to_list() == ["Merci à vous"]
     utf16 = _with_encoding(settings, "utf-16")
     path.write_bytes(b"\xff\xfe" + (HEADER + "\n" + row("R1", comment="Merci à vous") + "\n").encode("utf-16-le"))
@@ -429,7 +508,7 @@ def test_read_export_parses_only_the_bytes_given(settings: Settings, tmp_path: P
     """read_export hashes and parses the bytes it is given, never the file on disk (which may be changing)."""
     data = (HEADER + "\n" + row("R1") + "\n").encode()
     gone = tmp_path / "gone.csv"  # no such file: any read from disk would fail
-    export = read_export(gone, data, settings)
+    export = read_export(gone, data, settings, SURVEYS)
     assert export.sha256 == hashlib.sha256(data).hexdigest()
     assert export.frame["response_id"].to_list() == ["R1"]
 
@@ -438,7 +517,7 @@ def test_read_export_parses_only_the_bytes_given(settings: Settings, tmp_path: P
     for suffix, write in ((".xlsx", frame.write_excel), (".parquet", frame.write_parquet)):
         buffer = io.BytesIO()
         write(buffer)
-        export = read_export(tmp_path / f"gone{suffix}", buffer.getvalue(), settings)
+        export = read_export(tmp_path / f"gone{suffix}", buffer.getvalue(), settings, SURVEYS)
         assert export.sha256 == hashlib.sha256(buffer.getvalue()).hexdigest()
         assert export.frame["response_id"].to_list() == ["P1"]
 
@@ -479,13 +558,13 @@ def test_bad_rows_with_personal_data_leave_no_trace(settings: Settings, store: S
         row("R4", when=CARD, mode=EMAIL, q1=PHONE, q2="4111111111111111", unit=EMAIL, comment=PHONE),
     ]
     path = export_csv(settings, "pii.csv", "\n".join(rows) + "\n")
-    ndjson = settings.inbox / "pii.jsonl"
+    ndjson = settings.source_folder("surveys") / "pii.jsonl"
     ndjson.write_text('{"ResponseId": "J1"}\n{"ResponseId": ' + f'"{EMAIL}", "Q1": {PHONE}' + "}\n", encoding="utf-8")
-    (settings.inbox / "pii.json").write_text(
+    (settings.source_folder("surveys") / "pii.json").write_text(
         f'[{{"ResponseId": "J2", "Q1": {CARD}, "Comment": "{EMAIL}"}}]', encoding="utf-8"
     )
-    (settings.inbox / "pii.xlsx").write_bytes(f"PK\x03\x04 {CARD} {EMAIL} {PHONE}".encode())
-    (settings.inbox / "pii.parquet").write_bytes(f"PAR1 {CARD} {EMAIL} {PHONE} PAR1".encode())
+    (settings.source_folder("surveys") / "pii.xlsx").write_bytes(f"PK\x03\x04 {CARD} {EMAIL} {PHONE}".encode())
+    (settings.source_folder("surveys") / "pii.parquet").write_bytes(f"PAR1 {CARD} {EMAIL} {PHONE} PAR1".encode())
 
     with caplog.at_level(logging.DEBUG):
         outcomes = {o.file: o for o in load_inbox(settings, store)}
@@ -501,7 +580,7 @@ def test_bad_rows_with_personal_data_leave_no_trace(settings: Settings, store: S
     assert "mode: a 20-character text is not a known collection mode" in reasons[5]
     assert "overall_satisfaction: a 14-character text is not a number (expected a whole number 1-5)" in reasons[5]
     assert "likely_to_recommend: a 16-digit number outside the scale (expected a whole number 0-10)" in reasons[5]
-    for table in ("responses", "answers", "quarantine", "ingest_files"):
+    for table in ("responses", "quarantine", "ingest_files", "ingest_file_units"):
         frame = store.scan(table).collect()
         _assert_no_secrets(frame.cast(pl.String).write_csv())
 
@@ -510,7 +589,7 @@ def test_bad_rows_with_personal_data_leave_no_trace(settings: Settings, store: S
     _assert_no_secrets(result.output)
     for other in ("pii.jsonl", "pii.json", "pii.xlsx", "pii.parquet"):
         result = CliRunner().invoke(
-            app, ["validate", str(settings.inbox / other), "--config", str(settings.config_dir)]
+            app, ["validate", str(settings.source_folder("surveys") / other), "--config", str(settings.config_dir)]
         )
         assert "REJECTED" in result.output
         _assert_no_secrets(result.output)

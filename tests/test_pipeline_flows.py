@@ -62,7 +62,7 @@ def _copy(project: Path, tmp_path_factory: pytest.TempPathFactory, name: str) ->
 
 def _drop(settings: Settings, name: str, lines: list[str] | bytes) -> Path:
     """Deliver a file to the inbox as a sender does: the file, then its ready marker."""
-    path = settings.inbox / name
+    path = settings.source_folder("surveys") / name
     path.write_bytes(lines if isinstance(lines, bytes) else ("\n".join([HEADER, *lines]) + "\n").encode())
     touch_ready_marker(path)
     return path
@@ -355,7 +355,7 @@ def test_half_copied_file_waits_until_complete(demo, tmp_path_factory):
     settings = _copy(demo[0].root, tmp_path_factory, "copying")
     set_config(settings.config_dir, "settle_seconds: 120", "settle_seconds: 60")
     full = ("\n".join([HEADER, *_late_riga_rows(50)]) + "\n").encode()
-    path = settings.inbox / "riga_upload.csv"
+    path = settings.source_folder("surveys") / "riga_upload.csv"
     path.write_bytes(full[: len(full) // 2])  # half of it, just now
     answers = Store(settings.store).scan("responses").collect().height
 

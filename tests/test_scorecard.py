@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scipy import stats as sps
 
 from transforms.normalise import answers_long
-from transforms.scorecard import ScorecardParameters, scorecard_metrics
+from transforms.scorecard import ScorecardParameters, answer_sums, fine_aggregates, scorecard_metrics
 
 CODEBOOK = pl.DataFrame(
     {
@@ -52,7 +53,7 @@ def metrics() -> pl.DataFrame:
         _responses("2025", "paper", [5, 4, 2], [10, 9, 1], segment="B"),
     ]
     wide = pl.concat(frames)
-    return scorecard_metrics(answers_long(wide.lazy(), CODEBOOK), wide.lazy(), PARAMS).with_columns(
+    return scorecard_metrics(fine_aggregates(answers_long(wide.lazy(), CODEBOOK)), wide.lazy(), PARAMS).with_columns(
         pl.col("item").fill_null(""), pl.col("comparator").fill_null("")
     )
 
@@ -151,3 +152,32 @@ def test_benchmark_gap(metrics):
     gap = _get(metrics, "csat_top2box_vs_benchmark", comparator="Industry")
     assert gap["value"] == pytest.approx(ours["value"] - 0.5)
     assert gap["ci_low"] == pytest.approx(ours["ci_low"] - 0.5)
+
+
+def test_sums_from_wide_responses_equal_the_long_definition():
+    """answer_sums (the pipeline's one pass over wide responses) equals fine_aggregates over long answers,
+    with a reverse-coded item, blank answers and an NPS item."""
+    codebook = pl.DataFrame(
+        {
+            "question_id": ["sat", "nps", "waited"],
+            "kind": ["overall", "nps", "attribute"],
+            "scale_min": [1, 0, 1],
+            "scale_max": [5, 10, 5],
+            "reverse": [False, False, True],
+            "top_box_from": [4, 9, 4],
+        }
+    )
+    rng = np.random.default_rng(11)
+    wide = pl.concat(
+        [
+            _responses("2024", "online", rng.integers(1, 6, 50).tolist(), rng.integers(0, 11, 50).tolist()),
+            _responses("2025", "phone", rng.integers(1, 6, 30).tolist(), rng.integers(0, 11, 30).tolist(), "B"),
+        ]
+    ).with_columns(
+        waited=pl.Series(rng.integers(1, 6, 80), dtype=pl.Float64),
+        sat=pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("sat")),  # blanks
+    )
+    order = ["period", "segment", "mode", "question_id"]
+    long = fine_aggregates(answers_long(wide.lazy(), codebook)).collect().sort(order)
+    direct = answer_sums(wide.lazy(), codebook).collect().sort(order)
+    assert_frame_equal(direct.select(long.columns), long, check_dtypes=False)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from flows.load_sources import read_export
 from flows.settings import ConfigError, load_settings
+from flows.sources import SURVEYS
+from tests.conftest import HEADER, row
 
 
 def _edit(project: Path, old: str, new: str, file: str = "pipeline.yaml") -> None:
@@ -72,10 +75,27 @@ def test_codebook_typo_names_codebook_file(project: Path):
     assert "'overall'" in str(exc.value)
 
 
-def test_column_mapping_must_cover_codebook(project: Path):
-    """A codebook question without an export column is caught before any file is read."""
+def test_questions_need_no_alias_but_an_alias_must_name_a_question(project: Path):
+    """`columns.questions` is optional (a question is also found by its id, code or exact text); an alias for a
+    question the codebook does not define is still caught before any file is read."""
     _edit(project, "    value_for_money: [Value for money, Q7]\n", "")
-    with pytest.raises(ConfigError, match="no export column for value_for_money"):
+    settings = load_settings(project / "config")  # no longer an error: nothing must cover the codebook
+
+    def value_for_money(title: str) -> tuple[list[str | None], list[str]]:
+        header = HEADER.replace(",Q7,", f",{title},")
+        export = read_export(Path("a.csv"), (header + "\n" + row("R1") + "\n").encode(), settings, SURVEYS)
+        return export.frame["value_for_money"].to_list(), export.notes
+
+    for title in ("The service was good value for money.", "value_for_money", "Q3_5"):  # text, id, code
+        assert value_for_money(title) == (["4"], []), title
+    assert value_for_money("Q7") == ([None], ["no column for value_for_money (answers left blank)"])
+
+    _edit(
+        project,
+        "    staff_courtesy: [Staff courtesy, Q3]\n",
+        "    staff_courtesy: [Staff courtesy, Q3]\n    value_for_mony: [Q7]\n",
+    )
+    with pytest.raises(ConfigError, match=r"'columns\.questions' maps value_for_mony, which .*does not define"):
         load_settings(project / "config")
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows.load_surveys import load_inbox
+from flows.load_sources import load_inbox
 from flows.scorecard_report import gather_scorecard
 from flows.settings import Settings
 from flows.store import Store
@@ -27,6 +27,7 @@ def test_upsert_is_idempotent(store: Store):
             "segment": ["Tallinn"],
             "reason": ["x"],
             "quarantined_at": [datetime(2025, 1, 1, tzinfo=UTC)],
+            "source": ["surveys"],
         }
     )
     store.upsert("quarantine", frame)
@@ -65,3 +66,29 @@ def test_runs_are_serialised(store: Store):
 
     with store.run_lock(), pytest.raises(RunInProgress, match=r"\.run\.lock"), store.run_lock(wait_seconds=0.2):
         raise AssertionError("a second run entered while the first held the lock")
+
+
+def test_answers_of_a_dropped_question_do_not_survive_an_update(store: Store):
+    """Answers are columns of `responses`: a question the codebook gains becomes a column, and an updated
+    response without a question's column stores it blank (never an answer from an older submission)."""
+    from datetime import UTC, datetime
+
+    base = {
+        "response_id": "R1",
+        "submitted_at": datetime(2025, 3, 4, tzinfo=UTC),
+        "period": "2025",
+        "segment": "Tallinn",
+        "mode": "online",
+        "customer_id": None,
+        "comment": None,
+        "source_file": "a.csv",
+        "source_line": 2,
+        "file_sha256": "a" * 64,
+        "row_hash": 1,
+        "ingested_at": datetime(2025, 3, 5, tzinfo=UTC),
+    }
+    store.upsert("responses", pl.DataFrame([base | {"old_question": 4}]))
+    store.upsert("responses", pl.DataFrame([base | {"row_hash": 2, "new_question": 5}]))
+    stored = store.scan("responses").collect()
+    assert stored.height == 1
+    assert stored.select("old_question", "new_question").row(0) == (None, 5)

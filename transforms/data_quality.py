@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 import polars as pl
 
-FILES_COLUMNS = ("source_file", "status", "rows_read", "rows_loaded", "rows_quarantined", "duplicates_superseded")
+FILES_COLUMNS = (
+    "source",
+    "source_file",
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "duplicates_superseded",
+)
 
 
 def period_rank(period: pl.Expr) -> pl.Expr:
@@ -44,10 +52,10 @@ def files_in_scope(
     if units is None:
         shown = loaded.join(kept.select("file_sha256"), on="file_sha256", how="semi")
     else:
-        shown = loaded.select("file_sha256", "source_file", "status").join(
+        shown = loaded.select("file_sha256", "source", "source_file", "status").join(
             kept.with_columns(rows_read=pl.col("rows_loaded") + pl.col("rows_quarantined")), on="file_sha256"
         )
-    return shown.select("file_sha256", *FILES_COLUMNS).sort("source_file", "file_sha256")
+    return shown.select("file_sha256", *FILES_COLUMNS).sort("source", "source_file", "file_sha256")
 
 
 def quarantine_summary(

@@ -12,47 +12,77 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.staging.surveys import BASE_COLUMNS
-
-DECISIONS = ("new", "update", "unchanged", "duplicate")
+from transforms.staging.columns import RANKING_COLUMNS
 
 
-def with_row_hash(staged: pl.LazyFrame, question_ids: list[str]) -> pl.LazyFrame:
-    """Add `row_hash`: a fingerprint of the response's content, for change detection."""
-    content = [pl.col(c).cast(pl.String).fill_null("\x00") for c in (*BASE_COLUMNS, *question_ids)]
+def with_row_hash(staged: pl.LazyFrame, content: list[str]) -> pl.LazyFrame:
+    """Add `row_hash`: a fingerprint of the response's typed content, for change detection.
+
+    polars' hash is stable for one polars version (pinned in the lock); after an upgrade an
+    identical re-sent response counts as an update once, which rewrites the same values.
+    """
     # Reinterpreted as signed: Delta Lake has no unsigned integers.
-    return staged.with_columns(row_hash=pl.concat_str(content, separator="\x1f").hash(seed=0).reinterpret(signed=True))
+    return staged.with_columns(row_hash=pl.struct(*content).hash(seed=0).reinterpret(signed=True))
 
 
-def resolve_duplicates(valid: pl.LazyFrame, stored: pl.LazyFrame) -> pl.LazyFrame:
+def resolve_duplicates(
+    valid: pl.LazyFrame,
+    stored: pl.LazyFrame,
+    key: str = "response_id",
+    newer: str = "submitted_at",
+    *,
+    repeated_keys: bool = True,
+    counter_ids: bool = False,
+    derived_ids: bool = False,
+) -> pl.LazyFrame:
     """Decide per valid staged row: new, update, unchanged, or duplicate (with `reason`).
 
-    `valid`: staged rows without a reason, with `row_hash`. `stored`: response_id,
-    submitted_at, row_hash, source_file of the responses already in the store.
+    `valid`: staged rows without a reason, with `row_hash` and lineage. `stored`: `key`,
+    `newer`, row_hash, source_file of the rows already in the store. Of rows sharing a key,
+    the one with the latest `newer` wins (ties: the later file, then the later line).
+    `repeated_keys=False` (the caller checked: no key occurs twice in `valid`) skips the ranking.
+    `counter_ids`: the ids are a survey's own counter (LimeSurvey, Microsoft Forms, a Google Forms
+    time stamp), so the same id from another file with another submission time is most likely
+    another survey's response: it is quarantined, never allowed to replace the stored one.
+    `derived_ids`: the id is made from the time stamp (Google Forms), so any other content under
+    it from another file is another form's response (an edited response gets a new time stamp).
     Grain: one row per valid input row.
     """
-    order = ["submitted_at", "file_order", "source_line"]
-    ranked = valid.sort([*order]).with_columns(
-        winner_file=pl.col("source_file").last().over("response_id"),
-        winner_line=pl.col("source_line").last().over("response_id"),
-        is_winner=pl.int_range(pl.len()).over("response_id") == pl.len().over("response_id") - 1,
-    )
+    order = [newer, "file_order", "source_line"]
+    if repeated_keys:
+        ranked = valid.sort(order).with_columns(
+            winner_file=pl.col("source_file").last().over(key),
+            winner_line=pl.col("source_line").last().over(key),
+            is_winner=pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1,
+        )
+    else:  # the caller knows every key occurs once: no ranking (a sort of the whole batch) needed
+        ranked = valid.with_columns(
+            winner_file=pl.lit(None, dtype=pl.String), winner_line=pl.lit(None, dtype=pl.Int64), is_winner=pl.lit(True)
+        )
     joined = ranked.join(
         stored.select(
-            "response_id",
-            pl.col("submitted_at").alias("stored_submitted_at"),
+            key,
+            pl.col(newer).alias("stored_newer"),
             pl.col("row_hash").alias("stored_row_hash"),
             pl.col("source_file").alias("stored_source_file"),
+            pl.col("file_sha256").alias("stored_file_sha256"),
         ),
-        on="response_id",
+        on=key,
         how="left",
+    )
+    other_file = pl.col("stored_file_sha256") != pl.col("file_sha256")
+    other_survey = other_file & (
+        (pl.lit(counter_ids) & (pl.col("stored_newer") != pl.col(newer)))
+        | (pl.lit(derived_ids) & (pl.col("stored_row_hash") != pl.col("row_hash")))
     )
     decision = (
         pl.when(~pl.col("is_winner"))
         .then(pl.lit("duplicate"))
-        .when(pl.col("stored_submitted_at").is_null())
+        .when(pl.col("stored_newer").is_null())
         .then(pl.lit("new"))
-        .when(pl.col("stored_submitted_at") > pl.col("submitted_at"))
+        .when(pl.col("stored_newer") > pl.col(newer))
+        .then(pl.lit("duplicate"))
+        .when(other_survey)
         .then(pl.lit("duplicate"))
         .when(pl.col("stored_row_hash") == pl.col("row_hash"))
         .then(pl.lit("unchanged"))
@@ -62,21 +92,29 @@ def resolve_duplicates(valid: pl.LazyFrame, stored: pl.LazyFrame) -> pl.LazyFram
         pl.when(~pl.col("is_winner"))
         .then(
             pl.format(
-                "duplicate response_id: superseded by a later submission ({} line {})",
-                "winner_file",
-                "winner_line",
+                f"duplicate {key}: superseded by a later submission ({{}} line {{}})", "winner_file", "winner_line"
             )
         )
-        .when(pl.col("stored_submitted_at") > pl.col("submitted_at"))
-        .then(pl.format("duplicate response_id: a newer submission is already stored (from {})", "stored_source_file"))
+        .when(pl.col("stored_newer") > pl.col(newer))
+        .then(pl.format(f"duplicate {key}: a newer submission is already stored (from {{}})", "stored_source_file"))
+        .when(other_survey)
+        .then(
+            pl.format(
+                f"{key} taken: {{}} holds another response under this id - two surveys numbering their "
+                "responses alike? give each survey's files a profile with its own id_prefix",
+                "stored_source_file",
+            )
+        )
     )
-    return joined.with_columns(decision=decision, reason=reason).drop(
-        "winner_file", "winner_line", "is_winner", "stored_submitted_at", "stored_row_hash", "stored_source_file"
-    )
+    return joined.with_columns(decision=decision, reason=reason).drop(*RANKING_COLUMNS)
 
 
 def answers_long(responses: pl.LazyFrame, codebook: pl.DataFrame) -> pl.LazyFrame:
-    """Wide to long: one row per response per codebook question (blank answers kept as null).
+    """The stored wide responses as long answers: one row per response per codebook question, read lazily.
+
+    Answers are stored one Int16 column per question (compact, one row per response); this is
+    the shape the metrics read. A question the codebook gained after a response was stored
+    reads as blank for it. Blank answers are kept as null rows.
 
     value = raw, reverse-coded as (min + max) - raw for negatively worded items;
     score = (value - min) / (max - min) in 0-1; top_box = value >= the item's threshold
@@ -85,11 +123,17 @@ def answers_long(responses: pl.LazyFrame, codebook: pl.DataFrame) -> pl.LazyFram
     """
     questions = codebook.select("question_id", "kind", "scale_min", "scale_max", "reverse", "top_box_from").lazy()
     question_ids = codebook["question_id"].to_list()
-    long = responses.select("response_id", "submitted_at", "period", "segment", "mode", *question_ids).unpivot(
-        index=["response_id", "submitted_at", "period", "segment", "mode"],
-        on=question_ids,
-        variable_name="question_id",
-        value_name="raw_value",
+    stored = responses.collect_schema().names()
+    responses = responses.with_columns(pl.lit(None, dtype=pl.Int16).alias(q) for q in question_ids if q not in stored)
+    long = (
+        responses.select("response_id", "submitted_at", "period", "segment", "mode", *question_ids)
+        .unpivot(
+            index=["response_id", "submitted_at", "period", "segment", "mode"],
+            on=question_ids,
+            variable_name="question_id",
+            value_name="raw_value",
+        )
+        .with_columns(pl.col("raw_value").cast(pl.Float64))
     )
     value = (
         pl.when(pl.col("reverse"))

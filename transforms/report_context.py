@@ -97,6 +97,7 @@ class ScorecardMeta:
     overall_scale: tuple[int, int] | None = None  # (min, max) of the overall question, for the sentence
     banner: tuple[str, ...] = ()  # what is missing from the data (the completeness gate), on the cover
     members: tuple[str, ...] = ()  # a group's report: the units it lists beside its total
+    source_titles: tuple[tuple[str, str], ...] = ()  # (source, title) for the data-quality page's groups
 
 
 # --- text ---------------------------------------------------------------------------
@@ -695,21 +696,19 @@ def _equation(fmt: _Fmt, read: int, loaded: int, quarantined: int) -> str:
     return f"{fmt.count(read)} {sign} {fmt.count(loaded)} + {fmt.count(quarantined)}"
 
 
-def _data_quality(files: pl.DataFrame, quarantine_reasons: pl.DataFrame, fmt: _Fmt) -> dict[str, Any]:
+def _data_quality(
+    files: pl.DataFrame, quarantine_reasons: pl.DataFrame, fmt: _Fmt, source_titles: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The files table, grouped by source (each with its own totals), and the quarantine reasons."""
     missing = [c for c in FILES_COLUMNS if c not in files.columns]
     if missing:
         raise ValueError(f"ingest files frame lacks column(s) {', '.join(missing)}")
-    rows = []
-    totals = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0}
-    for r in files.sort("source_file").iter_rows(named=True):
+    titles = source_titles or {}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in files.sort("source", "source_file").iter_rows(named=True):
         read, loaded, quarantined = (int(r[c] or 0) for c in ("rows_read", "rows_loaded", "rows_quarantined"))
         dupes = int(r["duplicates_superseded"] or 0)
-        balanced = read == loaded + quarantined
-        for key, value in zip(
-            ("read", "loaded", "quarantined", "duplicates"), (read, loaded, quarantined, dupes), strict=True
-        ):
-            totals[key] += value
-        rows.append(
+        groups.setdefault(str(r["source"]), []).append(
             {
                 "file": _label(r["source_file"], 80),
                 "status": str(r["status"]),
@@ -721,11 +720,12 @@ def _data_quality(files: pl.DataFrame, quarantine_reasons: pl.DataFrame, fmt: _F
                 "loaded_text": fmt.count(loaded),
                 "quarantined_text": fmt.count(quarantined),
                 "duplicates_text": fmt.count(dupes),
-                "balanced": balanced,
+                "balanced": read == loaded + quarantined,
                 "check_text": _equation(fmt, read, loaded, quarantined),
             }
         )
-    balanced_total = totals["read"] == totals["loaded"] + totals["quarantined"]
+    rows = [row for group in groups.values() for row in group]
+    totals = _file_totals(rows, fmt)
     reasons = []
     if quarantine_reasons.height:
         ordered = quarantine_reasons.sort(["rows", "source_file", "reason"], descending=[True, False, False])
@@ -739,21 +739,32 @@ def _data_quality(files: pl.DataFrame, quarantine_reasons: pl.DataFrame, fmt: _F
                 }
             )
     return {
+        "sources": [
+            {"title": _label(titles.get(name, name), 80), "files": group, "totals": _file_totals(group, fmt)}
+            for name, group in groups.items()
+        ],
         "files": rows,
         "file_count": len(rows),
-        "totals": {
-            **totals,
-            **{f"{k}_text": fmt.count(v) for k, v in totals.items()},
-            "balanced": balanced_total,
-            "check_text": (
-                f"{fmt.count(totals['read'])} {'=' if balanced_total else '≠'} "
-                f"{fmt.count(totals['loaded'])} + {fmt.count(totals['quarantined'])}"
-            ),
-        },
-        "all_balanced": all(r["balanced"] for r in rows) and balanced_total,
+        "totals": totals,
+        "all_balanced": all(r["balanced"] for r in rows) and totals["balanced"],
         "unbalanced_files": [r["file"] for r in rows if not r["balanced"]],
         "quarantine_reasons": reasons,
         "quarantine_reasons_more": max(0, quarantine_reasons.height - QUARANTINE_SHOWN),
+    }
+
+
+def _file_totals(rows: list[dict[str, Any]], fmt: _Fmt) -> dict[str, Any]:
+    totals = {k: sum(r[k] for r in rows) for k in ("read", "loaded", "quarantined", "duplicates")}
+    balanced = totals["read"] == totals["loaded"] + totals["quarantined"]
+    return {
+        **totals,
+        **{f"{k}_text": fmt.count(v) for k, v in totals.items()},
+        "file_count": len(rows),
+        "balanced": balanced,
+        "check_text": (
+            f"{fmt.count(totals['read'])} {'=' if balanced else '≠'} "
+            f"{fmt.count(totals['loaded'])} + {fmt.count(totals['quarantined'])}"
+        ),
     }
 
 
@@ -829,5 +840,5 @@ def build_scorecard_context(
         "modes": _modes(m, fmt, meta),
         "attributes": _attributes(m, fmt, meta),
         "comments": _comments(comments, fmt, meta),
-        "data_quality": _data_quality(files, quarantine_reasons, fmt),
+        "data_quality": _data_quality(files, quarantine_reasons, fmt, dict(meta.source_titles)),
     }

@@ -58,7 +58,11 @@ def _previous(period: pl.Expr) -> pl.Expr:
 
 
 def fine_aggregates(answers: pl.LazyFrame) -> pl.LazyFrame:
-    """Sums per period, segment, mode and question over the answered items (the only full pass)."""
+    """Sums per period, segment, mode and question over the answered items, from long answers.
+
+    The pipeline computes the same sums from the stored wide responses (`answer_sums`, no
+    reshape of millions of rows); this long form is the readable definition they are tested against.
+    """
     return (
         answers.filter(pl.col("value").is_not_null())
         .group_by(GROUP)
@@ -249,9 +253,51 @@ def _responses(responses: pl.LazyFrame) -> pl.LazyFrame:
     return responses.group_by("period", "segment", "mode").agg(n=pl.len())
 
 
-def scorecard_metrics(answers: pl.LazyFrame, responses: pl.LazyFrame, params: ScorecardParameters) -> pl.DataFrame:
-    """Every scorecard metric for every period, segment and mode group present in the data."""
-    fine, response_counts = pl.collect_all([fine_aggregates(answers), _responses(responses)])
+def answer_sums(responses: pl.LazyFrame, codebook: pl.DataFrame) -> pl.LazyFrame:
+    """`fine_aggregates` computed from the wide responses (one column per question): one pass, no reshape.
+
+    value = raw answer, reverse-coded as (min + max) - raw for negatively worded items; top =
+    value >= the item's threshold; det = NPS value <= 6. A question the codebook gained after
+    a response was stored reads as unanswered for it.
+    """
+    stored = responses.collect_schema().names()
+    aggregations, questions = [], []
+    for q in codebook.iter_rows(named=True):
+        qid = q["question_id"]
+        raw = pl.col(qid).cast(pl.Float64) if qid in stored else pl.lit(None, dtype=pl.Float64)
+        value = (q["scale_min"] + q["scale_max"] - raw) if q["reverse"] else raw
+        detractor = (value <= 6) if q["kind"] == "nps" else pl.lit(False)
+        aggregations += [
+            value.count().alias(f"{qid}\x1fn"),
+            (value >= q["top_box_from"]).sum().alias(f"{qid}\x1ftop"),
+            (detractor & value.is_not_null()).sum().alias(f"{qid}\x1fdet"),
+            value.sum().alias(f"{qid}\x1fsx"),
+            (value**2).sum().alias(f"{qid}\x1fsxx"),
+        ]
+        questions.append(qid)
+    by_group = responses.group_by(*GROUP[:3]).agg(aggregations)
+    return pl.concat(
+        [
+            by_group.select(
+                *GROUP[:3],
+                question_id=pl.lit(qid),
+                n=pl.col(f"{qid}\x1fn").cast(pl.UInt32),
+                top=pl.col(f"{qid}\x1ftop").cast(pl.UInt32),
+                det=pl.col(f"{qid}\x1fdet").cast(pl.UInt32),
+                sx=pl.col(f"{qid}\x1fsx"),
+                sxx=pl.col(f"{qid}\x1fsxx"),
+            ).filter(pl.col("n") > 0)
+            for qid in questions
+        ]
+    )
+
+
+def scorecard_metrics(sums: pl.LazyFrame, responses: pl.LazyFrame, params: ScorecardParameters) -> pl.DataFrame:
+    """Every scorecard metric for every period, segment and mode group present in the data.
+
+    `sums`: `answer_sums` (or `fine_aggregates`) of the answers; `responses`: the responses.
+    """
+    fine, response_counts = pl.collect_all([sums, _responses(responses)])
     if fine.is_empty():
         return pl.DataFrame(schema=METRICS_SCHEMA)
     rolled = _rolled_up(fine, params.groups)

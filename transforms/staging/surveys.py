@@ -1,10 +1,15 @@
-"""stg_survey_responses: one row per survey response, typed, with a reason when it is invalid.
+"""Survey staging: one row per survey response, typed, or quarantined with a reason.
 
-Staging only renames, casts and converts: strings in (from any export format), typed
-columns out. A row with any problem keeps a `reason` naming the field and what was
-expected; the caller sends those rows to quarantine. Nothing is guessed silently:
-ambiguous numeric dates follow the configured day/month order, timestamps without an
-offset are read in the configured source time zone.
+`checked_survey_rows` types every row and runs a cheap test; `split_survey_rows` turns the
+checked rows into (valid responses, invalid rows with a `reason`). Materialise the checked
+rows once when collecting both (flows/sources.py does).
+
+Staging only renames, casts and converts: strings in (from any export format and profile),
+typed columns out. A row with any problem gets a `reason` naming the field and what was
+expected; nothing is guessed silently: numeric dates follow the file's profile (checked
+against the file's own dates before staging), timestamps without an offset are read in the
+profile's time zone. Validity is decided with cheap boolean tests first, and the reason
+text is built only for the invalid rows (a handful among millions).
 """
 
 from __future__ import annotations
@@ -14,19 +19,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.contracts import dy
 from transforms.periods import period_label
-
-BASE_COLUMNS = ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")
-LINEAGE_COLUMNS = ("source_file", "source_line", "file_sha256", "file_order")
-
-_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
-_OFFSET = r"(?:[+-]\d{2}:?\d{2})?"
-
-
-@dataclass(frozen=True)
-class TimestampRules:
-    date_order: str  # "DMY" or "MDY"
-    source_timezone: str
+from transforms.staging.columns import LINEAGE_COLUMNS
+from transforms.timestamps import TimestampRules, with_timestamp
 
 
 @dataclass(frozen=True)
@@ -35,27 +31,52 @@ class PeriodRules:
     start_month: int  # 1 = calendar year
 
 
-def parse_timestamp(text: pl.Expr, rules: TimestampRules) -> pl.Expr:
-    """Parse the common export forms to UTC; null when no form matches (never a guess).
+@dataclass(frozen=True)
+class SurveyRules:
+    """What staging needs from the configuration, as plain values."""
 
-    Every form is first rewritten to 'YYYY-MM-DD HH:MM:SS[.f][offset]' with a few regex
-    passes, so only two parses run per value (with and without an offset). Dotted dates
-    (31.12.2025) are day-first by convention; slashed or dashed ones follow the hint.
+    questions: Sequence[tuple[str, int, int]]  # (question id, scale min, scale max)
+    mode_labels: Mapping[str, str]  # export label -> one of our modes
+    unit_labels: Mapping[str, str]  # export label (exact, then lower-case) -> configured unit
+    timestamps: TimestampRules
+    periods: PeriodRules
+
+
+class RawSurveyRow(dy.Schema):
+    """An export row as read and mapped: strings in our names, with lineage (input of staging)."""
+
+    response_id = dy.String(nullable=True)
+    submitted_at = dy.String(nullable=True)
+    customer_id = dy.String(nullable=True)
+    segment = dy.String(nullable=True)
+    mode = dy.String(nullable=True)
+    comment = dy.String(nullable=True)
+    source_file = dy.String(nullable=False)
+    source_line = dy.Int64(nullable=False, min=1)
+    file_sha256 = dy.String(nullable=False)
+    file_order = dy.Int64(nullable=False)
+    shape_error = dy.String(nullable=True)
+
+
+class StagedSurveyResponse(dy.Schema):
+    """A valid staged response (output of staging); one Int16 column per codebook question besides these.
+
+    Checked on the data before it is written (flows/load_sources.py): one row per response id,
+    keys, time, period and unit present, the mode one of our four, every answer within its scale.
+    (That the unit is a configured one, staging decides: its output names only configured units.)
     """
-    day_month = "${3}-${2}-${1}" if rules.date_order == "DMY" else "${3}-${1}-${2}"
-    canonical = (
-        text.str.strip_chars()
-        .str.replace(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})", "${3}-${2}-${1}")
-        .str.replace(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})", day_month)
-        .str.replace(rf"^({_DATE})[T ]", "${1} ")
-        .str.replace(r"Z$", "+00:00")
-        .str.replace(rf"^({_DATE})$", "${1} 00:00:00")
-        .str.replace(rf"^({_DATE} \d{{1,2}}:\d{{2}})({_OFFSET})$", "${1}:00${2}")
-    )
-    aware = canonical.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", strict=False, time_unit="us")
-    naive = canonical.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
-    localised = naive.dt.replace_time_zone(rules.source_timezone, ambiguous="earliest", non_existent="null")
-    return pl.coalesce(aware.dt.convert_time_zone("UTC"), localised.dt.convert_time_zone("UTC"))
+
+    response_id = dy.String(nullable=False, primary_key=True)  # checked once duplicates are resolved
+    submitted_at = dy.Datetime(nullable=False, time_zone="UTC", time_unit="us")
+    period = dy.String(nullable=False)
+    customer_id = dy.String(nullable=True)
+    segment = dy.String(nullable=False)
+    mode = dy.String(nullable=False, regex="^(online|paper|phone|in_person)$")
+    comment = dy.String(nullable=True)
+    source_file = dy.String(nullable=False)
+    source_line = dy.Int64(nullable=False, min=1)
+    file_sha256 = dy.String(nullable=False)
+    file_order = dy.Int64(nullable=False)
 
 
 def shape(value: pl.Expr) -> pl.Expr:
@@ -82,51 +103,113 @@ def _blank_to_null(name: str) -> pl.Expr:
     return pl.when(stripped == "").then(None).otherwise(stripped).alias(name)
 
 
-def stg_survey_responses(
-    raw: pl.LazyFrame,
-    codebook: pl.DataFrame,
-    mode_labels: Mapping[str, str],
-    unit_labels: Mapping[str, str],
-    timestamps: TimestampRules,
-    periods: PeriodRules,
-) -> pl.LazyFrame:
-    """Type the raw export rows; `reason` is null for a valid row, else says what is wrong.
+def checked_survey_rows(raw: dy.LazyFrame[RawSurveyRow], rules: SurveyRules) -> pl.LazyFrame:
+    """Every row typed, with `quick_ok`: a cheap test (answers written as plain whole numbers within
+    their scale, every field readable) that settles nearly every row.
 
-    `raw` has string columns BASE_COLUMNS + one per codebook question + LINEAGE_COLUMNS
-    + `shape_error`. `codebook` has question_id, scale_min, scale_max. `unit_labels` maps
-    an export's unit labels (exact, then lower-case) to the configured unit names: the
-    output `segment` is always a configured unit, or null when the row names none.
-    Grain: one row per input row (nothing is dropped here).
+    `raw` (RawSurveyRow) has the base fields as strings, one string column per codebook question,
+    the lineage columns and `shape_error`. Grain: one row per input row.
     """
-    questions: Sequence[tuple[str, int, int]] = codebook.select("question_id", "scale_min", "scale_max").rows()
-    labels = {label.strip().casefold(): mode for label, mode in mode_labels.items()}
-    known_modes = ", ".join(sorted(set(labels.values())))
-
-    typed = raw.with_columns(
-        *[_blank_to_null(c) for c in ("response_id", "submitted_at", "customer_id", "segment", "mode")],
-        pl.col("comment").str.strip_chars(),
-    ).with_columns(
-        submitted_at_utc=parse_timestamp(pl.col("submitted_at"), timestamps),
-        mode_code=pl.col("mode").str.to_lowercase().replace_strict(labels, default=None, return_dtype=pl.String),
-        unit=pl.coalesce(
-            pl.col("segment").replace_strict(dict(unit_labels), default=None, return_dtype=pl.String),
-            pl.col("segment")
-            .str.to_lowercase()
-            .replace_strict(dict(unit_labels), default=None, return_dtype=pl.String),
-        ),
-        **{f"{q}__num": pl.col(q).str.strip_chars().cast(pl.Float64, strict=False) for q, _, _ in questions},
+    ints = {f"{q}__num": pl.col(q).cast(pl.Int16, strict=False) for q, _, _ in rules.questions}
+    return (
+        _typed_fields(raw, rules)
+        .with_columns(**ints)
+        .with_columns(quick_ok=_row_ok(rules, [pl.lit(True)] * len(rules.questions)))
     )
 
+
+def split_survey_rows(
+    checked: pl.LazyFrame, rules: SurveyRules
+) -> tuple[dy.LazyFrame[StagedSurveyResponse], pl.LazyFrame]:
+    """(valid, invalid with `reason`): rows the quick test passed are valid; only the others are
+    examined in full (spaces, '4.0', out-of-scale values) and, if invalid, given their reason.
+
+    Valid rows (StagedSurveyResponse) carry each answer as Int16, `segment` always a configured
+    unit. Grain: every checked row is in exactly one of the two outputs.
+    """
+    nums = [f"{q}__num" for q, _, _ in rules.questions]
+    settled = checked.filter(pl.col("quick_ok"))
+    examined = (
+        checked.filter(~pl.col("quick_ok"))
+        .drop(*nums, "quick_ok")
+        .with_columns(pl.col(q).str.strip_chars() for q, _, _ in rules.questions)
+        .with_columns(**{f"{q}__num": pl.col(q).cast(pl.Float64, strict=False) for q, _, _ in rules.questions})
+    )
+    whole = [pl.col(f"{q}__num") == pl.col(f"{q}__num").round(0) for q, _, _ in rules.questions]
+    examined = examined.with_columns(valid_row=_row_ok(rules, whole))
+    valid = pl.concat([_valid_output(settled, rules), _valid_output(examined.filter(pl.col("valid_row")), rules)])
+    invalid = examined.filter(~pl.col("valid_row")).select(
+        pl.col("unit").alias("segment"),
+        period_label(pl.col("submitted_at_utc"), rules.periods.timezone, rules.periods.start_month).alias("period"),
+        *LINEAGE_COLUMNS,
+        reason=_reasons(rules),
+    )
+    return valid, invalid
+
+
+def _typed_fields(raw: pl.LazyFrame, rules: SurveyRules) -> pl.LazyFrame:
+    """Base fields trimmed (blank = null), the time in UTC, the mode and unit as configured."""
+    labels = {label.strip().casefold(): mode for label, mode in rules.mode_labels.items()}
+    units = dict(rules.unit_labels)
+    typed = raw.with_columns(
+        *[_blank_to_null(c) for c in ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")]
+    )
+    return with_timestamp(typed, "submitted_at", "submitted_at_utc", rules.timestamps).with_columns(
+        mode_code=pl.col("mode").str.to_lowercase().replace_strict(labels, default=None, return_dtype=pl.String),
+        unit=pl.coalesce(
+            pl.col("segment").replace_strict(units, default=None, return_dtype=pl.String),
+            pl.col("segment").str.to_lowercase().replace_strict(units, default=None, return_dtype=pl.String),
+        ),
+    )
+
+
+def _row_ok(rules: SurveyRules, whole: list[pl.Expr]) -> pl.Expr:
+    """Every field readable and every answer blank or a whole number within its scale (null counts as not ok).
+
+    `whole`, per question: the test that its number is whole (always true for integers).
+    """
+    answers_ok = [
+        pl.col(q).is_null() | (pl.col(q) == "") | pl.col(f"{q}__num").is_between(low, high) & is_whole
+        for is_whole, (q, low, high) in zip(whole, rules.questions, strict=True)
+    ]
+    answered = pl.sum_horizontal(pl.col(f"{q}__num").is_not_null() for q, _, _ in rules.questions)
+    return pl.all_horizontal(
+        pl.col("shape_error").is_null(),
+        pl.col("response_id").is_not_null(),
+        pl.col("submitted_at_utc").is_not_null(),
+        pl.col("unit").is_not_null(),
+        pl.col("mode_code").is_not_null(),
+        *answers_ok,
+        answered > 0,
+    ).fill_null(False)  # an unknown test is a failed one: every row lands in exactly one output
+
+
+def _valid_output(rows: pl.LazyFrame, rules: SurveyRules) -> pl.LazyFrame:
+    return rows.select(
+        "response_id",
+        pl.col("submitted_at_utc").alias("submitted_at"),
+        period_label(pl.col("submitted_at_utc"), rules.periods.timezone, rules.periods.start_month).alias("period"),
+        "customer_id",
+        pl.col("unit").alias("segment"),
+        pl.col("mode_code").alias("mode"),
+        pl.when(pl.col("comment") == "").then(None).otherwise(pl.col("comment")).alias("comment"),
+        *[pl.col(f"{q}__num").cast(pl.Int16).alias(q) for q, _, _ in rules.questions],
+        *LINEAGE_COLUMNS,
+    )
+
+
+def _reasons(rules: SurveyRules) -> pl.Expr:
+    """Every problem of an invalid row, '; '-separated; values appear only by their shape."""
+    known_modes = ", ".join(sorted(set(rules.mode_labels.values())))
     problems = [
         pl.when(pl.col("shape_error").is_not_null()).then(pl.col("shape_error")),
         pl.when(pl.col("response_id").is_null()).then(pl.lit("response_id: missing")),
         pl.when(pl.col("submitted_at").is_null()).then(pl.lit("submitted_at: missing")),
         pl.when(pl.col("submitted_at").is_not_null() & pl.col("submitted_at_utc").is_null()).then(
             pl.format(
-                "submitted_at: {} is not a date-time in a known form (expected e.g. 2025-03-04T10:15[:00][+02:00] "
-                "or {} 10:15)",
+                "submitted_at: {} is not a date-time in the profile's form (expected e.g. {})",
                 shape(pl.col("submitted_at")),
-                pl.lit("04.03.2025 / 04/03/2025" if timestamps.date_order == "DMY" else "04.03.2025 / 03/04/2025"),
+                pl.lit(rules.timestamps.example()),
             )
         ),
         pl.when(pl.col("segment").is_null()).then(pl.lit("segment: missing")),
@@ -152,8 +235,8 @@ def stg_survey_responses(
             )
         ),
     ]
-    for q, low, high in questions:
-        raw_text, number = pl.col(q).str.strip_chars(), pl.col(f"{q}__num")
+    for q, low, high in rules.questions:
+        raw_text, number = pl.col(q), pl.col(f"{q}__num")
         problems.append(
             pl.when(raw_text.is_not_null() & (raw_text != "") & number.is_null()).then(
                 pl.format(
@@ -168,20 +251,6 @@ def stg_survey_responses(
                 )
             )
         )
-    answered = pl.sum_horizontal(pl.col(f"{q}__num").is_not_null() for q, _, _ in questions)
+    answered = pl.sum_horizontal(pl.col(f"{q}__num").is_not_null() for q, _, _ in rules.questions)
     problems.append(pl.when(answered == 0).then(pl.lit("no answer to any codebook question")))
-
-    reason = pl.concat_str(problems, separator="; ", ignore_nulls=True)
-    return typed.select(
-        # An invalid row's id may be any text of a misdelimited row: only valid rows keep it.
-        pl.when(reason == "").then(pl.col("response_id")).alias("response_id"),
-        pl.col("submitted_at_utc").alias("submitted_at"),
-        period_label(pl.col("submitted_at_utc"), periods.timezone, periods.start_month).alias("period"),
-        "customer_id",
-        pl.col("unit").alias("segment"),
-        pl.col("mode_code").alias("mode"),
-        pl.when(pl.col("comment") == "").then(None).otherwise(pl.col("comment")).alias("comment"),
-        *[pl.col(f"{q}__num").alias(q) for q, _, _ in questions],
-        *LINEAGE_COLUMNS,
-        reason.alias("reason"),
-    ).with_columns(pl.when(pl.col("reason") == "").then(None).otherwise(pl.col("reason")).alias("reason"))
+    return pl.concat_str(problems, separator="; ", ignore_nulls=True)

@@ -1,10 +1,14 @@
-"""Read survey exports from the inbox into string frames with our column names.
+"""Read export files into string tables: the header rows' cells, and every data row as strings.
 
 Every value stays a string here; typing and validation happen in the pure staging
-transform, so a bad value becomes a quarantined row with a reason, not a crash. A
-file that cannot be read as a table at all raises `UnreadableExport` with the file,
-the line and what was expected - never the file's content (customer text), which is why
-parser errors are reduced to their kind and position.
+transforms, so a bad value becomes a quarantined row with a reason, not a crash. A file
+that cannot be read as a table at all raises `UnreadableExport` with the file, the line and
+what was expected - never the file's content (customer text), which is why parser errors are
+reduced to their kind and position.
+
+CSV is parsed by polars straight from the bytes (UTF-8, or re-encoded to it); ragged rows,
+which polars would pad or cut silently, are found by counting each record's fields on the
+physical lines, quote-aware and vectorised, which also gives every record its exact line.
 """
 
 from __future__ import annotations
@@ -14,19 +18,16 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import charset_normalizer
-import fastexcel
 import polars as pl
 
-from flows.settings import Columns, Settings
+from flows.profiles import ExportProfile
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
 DELIMITERS = (",", ";", "\t", "|")
-BASE_FIELDS = ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")
-REQUIRED_FIELDS = ("response_id", "submitted_at", "segment", "mode")
+HEAD_ROWS = 3  # rows read to recognise a tool's export by its shape
 
 
 class UnreadableExport(Exception):
@@ -34,15 +35,19 @@ class UnreadableExport(Exception):
 
 
 @dataclass(frozen=True)
-class RawExport:
-    path: Path
-    sha256: str
+class RawTable:
+    """A file as read: header cells, and data rows as strings in columns c0..cN (N = the header's width).
+
+    `frame` also holds `source_line` (i64: the record's first physical line, or sheet row) and
+    `shape_error` (str: why the row does not fit the header, null if it does).
+    """
+
+    header: list[list[str]]
+    frame: pl.DataFrame
     format: str
-    frame: pl.DataFrame  # strings in our names + source_line (i64) + shape_error (str, null if fine)
     encoding: str | None = None
-    delimiter: str | None = None
-    notes: list[str] = field(default_factory=list)
     encoding_reason: str | None = None  # why this encoding (byte-order mark, valid UTF-8, detected, configured)
+    delimiter: str | None = None
 
 
 # --- decoding ---------------------------------------------------------------------------
@@ -78,7 +83,7 @@ DETECTION_SAMPLE_BYTES = 1 << 20  # detection reads at most this much of the non
 MAX_ACCENTED = 0.35  # European Latin text has far fewer accented letters; Cyrillic read as Latin far more
 _LETTERS = re.compile(r"[^\W\d_]+")
 _NON_ASCII_LINES = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
-SETTING = "csv.encoding in config/pipeline.yaml"
+SETTING = "the encoding (csv.encoding, or the profile's encoding, in config/pipeline.yaml)"
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,8 @@ def _detect_single_byte(path: Path, data: bytes, line: int) -> Decoded:
     has are dropped too (`_implausible`). One distinct reading left: accepted; several: the
     choice is ambiguous; none: no supported encoding fits.
     """
+    import charset_normalizer  # only files that are not UTF-8 pay for its import
+
     sample = b"\n".join(_NON_ASCII_LINES.findall(data))[:DETECTION_SAMPLE_BYTES]
     matches = charset_normalizer.from_bytes(
         sample,
@@ -268,40 +275,94 @@ def _implausible(text: str) -> str | None:
 # --- CSV --------------------------------------------------------------------------------
 
 
-def sniff_delimiter(header_line: str) -> str:
-    """The candidate that splits the header into the most fields (ties: the earlier candidate)."""
-    counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
+def sniff_delimiter(header_text: str) -> str:
+    """The candidate that splits the first header line holding any into the most fields (ties: the
+    earlier candidate). Later lines only count when the first has none (a title line above the
+    column titles): question texts in later header rows may hold commas of their own."""
+    for line in header_text.split("\n"):
+        counts = {d: line.count(d) for d in DELIMITERS}
+        best = max(DELIMITERS, key=lambda d: counts[d])
+        if counts[best] > 0:
+            return best
+    return ","
 
 
-def _record_shapes(text: str, delimiter: str) -> pl.DataFrame:
-    """One row per CSV record: its first physical line and its field count, quote-aware and vectorised.
-
-    polars fills short rows with nulls silently, so ragged rows are found here.
-    """
-    lines = pl.Series("line_text", text.split("\n"))
-    if len(lines) and lines[-1] == "":
-        lines = lines.head(-1)  # the final newline ends the last record, it is no blank line
-    frame = (
-        pl.DataFrame(lines)
-        .with_row_index("line", offset=1)
-        .with_columns(pl.col("line").cast(pl.Int64))
-        .with_columns(pl.col("line_text").str.strip_suffix("\r"))
-        .with_columns(quotes=pl.col("line_text").str.count_matches('"', literal=True))
-        # A record starts on a line entered outside quotes: even number of quotes before it.
-        .with_columns(starts=((pl.col("quotes").cum_sum() - pl.col("quotes")) % 2 == 0))
-        .with_columns(record=pl.col("starts").cum_sum())
-    )
+def _physical_lines(data: bytes) -> pl.LazyFrame:
+    """Every physical line of UTF-8 bytes (polars splits them, validating the UTF-8 on the way)."""
     return (
-        frame.group_by("record", maintain_order=True)
-        .agg(pl.col("line").first(), pl.col("line_text").str.join("\n").alias("text"))
-        .with_columns(
-            blank=pl.col("text").str.strip_chars() == "",
-            open_quote=pl.col("text").str.count_matches('"', literal=True) % 2 == 1,
-            fields=pl.col("text").str.replace_all(r'"(?:[^"]|"")*"', "").str.count_matches(delimiter, literal=True) + 1,
+        pl.read_csv(data, has_header=False, separator=_free_byte(data), quote_char=None, schema={"text": pl.String})
+        .lazy()
+        .with_row_index("line", offset=1)
+        .with_columns(pl.col("line").cast(pl.Int64), pl.col("text").fill_null("").str.strip_suffix("\r"))
+    )
+
+
+def utf8_lines(path: Path, data: bytes, setting: str) -> tuple[bytes, pl.LazyFrame, Decoded]:
+    """The file as UTF-8 bytes for the parser, its physical lines, and how it was decoded.
+
+    UTF-8 (the common case) passes through as it is: polars validates it while splitting the
+    lines, and only a file it refuses is decoded in Python for an exact diagnosis (`decode_text`).
+    """
+    utf8_bom = data.startswith(b"\xef\xbb\xbf")
+    if setting in ("auto", "utf-8") and (
+        utf8_bom or not (data.startswith(tuple(b for b, _ in BOMS)) or _bomless_utf16(data))
+    ):
+        body = data[3:] if utf8_bom else data
+        try:
+            lines = _physical_lines(body).collect().lazy()
+        except pl.exceptions.ComputeError:
+            pass  # not UTF-8: decode_text says why, or finds the encoding
+        else:
+            why = "byte-order mark" if utf8_bom else "valid UTF-8" if setting == "auto" else "configured: csv.encoding"
+            return body, lines, Decoded("", "utf-8-sig" if utf8_bom else "utf-8", why)
+    decoded = decode_text(path, data, setting)
+    utf8 = decoded.text.encode("utf-8")
+    return utf8, _physical_lines(utf8), decoded
+
+
+def _free_byte(data: bytes) -> str:
+    """A control character absent from the file: splitting on it yields whole lines."""
+    for code in (0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16):
+        if bytes([code]) not in data:
+            return chr(code)
+    raise UnreadableExport("the file holds every control character; expected text")
+
+
+def record_shapes(lines: pl.LazyFrame, delimiter: str) -> pl.DataFrame:
+    """One row per CSV record: its first physical line, field count, and whether it is blank or has an open quote.
+
+    A record starts on a line entered outside quotes (an even number of quotes before it);
+    fields are the delimiters outside quoted sections plus one. Records spanning lines (a
+    newline inside quotes) are grouped only if there are any.
+    """
+    lines = lines.with_columns(quotes=pl.col("text").str.count_matches('"', literal=True))
+    if lines.select((pl.col("quotes") % 2 == 1).any()).collect().item():
+        lines = (
+            lines.with_columns(starts=((pl.col("quotes").cum_sum() - pl.col("quotes")) % 2 == 0))
+            .with_columns(record=pl.col("starts").cum_sum())
+            .group_by("record", maintain_order=True)
+            .agg(pl.col("line").first(), pl.col("text").str.join("\n"), pl.col("quotes").sum())
         )
-        .select("line", "fields", "blank", "open_quote")
+
+    def shape(text: pl.Expr) -> list[pl.Expr]:
+        return [
+            "line",
+            (text.str.count_matches(delimiter, literal=True) + 1).alias("fields"),
+            (pl.col("text").str.strip_chars() == "").alias("blank"),
+            (pl.col("quotes") % 2 == 1).alias("open_quote"),
+        ]
+
+    # Only records with quotes need their quoted sections removed (a regex pass): the rest are counted as they are.
+    unquoted = pl.col("text").str.replace_all(r'"(?:[^"]|"")*"', "")
+    return (
+        pl.concat(
+            [
+                lines.filter(pl.col("quotes") == 0).select(shape(pl.col("text"))),
+                lines.filter(pl.col("quotes") > 0).select(shape(unquoted)),
+            ]
+        )
+        .sort("line")
+        .collect()
     )
 
 
@@ -312,53 +373,95 @@ def _unparseable_csv(path: Path, shapes: pl.DataFrame, delimiter: str) -> str:
         if unclosed.height
         else "the rows could not be split into fields"
     )
-    return f"{path.name}: {where}; expected a CSV table delimited by {delimiter!r}, quotes only around whole fields"
+    shown = delimiter.replace("\t", "\\t")
+    return f"{path.name}: {where}; expected a CSV table delimited by '{shown}', quotes only around whole fields"
 
 
-def read_csv_export(path: Path, data: bytes, settings: Settings) -> tuple[pl.DataFrame, Decoded, str]:
-    decoded = decode_text(path, data, settings.pipeline.csv.encoding)
-    text = decoded.text
-    if not text.strip():
-        raise UnreadableExport(f"{path.name}: the file is empty (expected a header line and rows)")
-    header_line = text.split("\n", 1)[0]
-    delimiter = settings.pipeline.csv.delimiter
-    if delimiter == "auto":
-        delimiter = sniff_delimiter(header_line)
-    shapes = _record_shapes(text, delimiter)
-    header_fields = shapes["fields"][0]
+def _parse_csv(path: Path, data: bytes, delimiter: str, shapes: pl.DataFrame, header_rows: int) -> pl.DataFrame:
+    # The widest header row sets the width (a title line above the column titles has fewer fields).
+    width = shapes.filter(~pl.col("blank")).head(header_rows)["fields"].max() or 1
     try:
         frame = pl.read_csv(
-            io.StringIO(text),
+            data,
+            has_header=False,
             separator=delimiter,
-            infer_schema=False,
+            schema={f"c{i}": pl.String for i in range(width)},
             truncate_ragged_lines=True,
+            missing_columns="insert",
             raise_if_empty=True,
         )
     except pl.exceptions.PolarsError:
         # The parser's own message quotes raw rows (customer text): say where, not what.
         raise UnreadableExport(_unparseable_csv(path, shapes, delimiter)) from None
-    body = shapes.slice(1)
-    if body.height != frame.height:
+    if frame.height != shapes.height:
         raise UnreadableExport(_unparseable_csv(path, shapes, delimiter))
+    return frame
+
+
+def _split_header(
+    frame: pl.DataFrame, header_rows: int, path: Path, *, at_most: bool = False
+) -> tuple[list[list[str]], pl.DataFrame]:
+    """The first `header_rows` non-blank rows are the header (`at_most`: as many as there are, for
+    recognising a file's shape); the rest are data rows (blank ones dropped)."""
+    rows = frame.filter(~pl.col("blank")) if frame["blank"].any() else frame
+    header_rows = min(header_rows, rows.height) if at_most else header_rows
+    if rows.height < header_rows:
+        raise UnreadableExport(f"{path.name}: expected {header_rows} header row(s) and rows of answers")
+    cells = [c for c in rows.columns if c.startswith("c")]
+    header = [[cell or "" for cell in row] for row in rows.head(header_rows).select(cells).rows()]
+    return header, rows.slice(header_rows).drop("blank")
+
+
+def _utf8_compatible(data: bytes) -> bool:
+    """Whether a newline byte is a line end here (not half of a UTF-16 or UTF-32 character)."""
+    wide_boms = tuple(mark for mark, codec in BOMS if codec.startswith(("utf-16", "utf-32")))
+    return not data.startswith(wide_boms) and _bomless_utf16(data) is None
+
+
+def _first_lines(data: bytes, count: int) -> bytes:
+    """The first `count` lines of `data` (all of it if it has fewer), without copying the rest."""
+    end = -1
+    for _ in range(count):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
+
+
+def read_csv_table(path: Path, data: bytes, profile: ExportProfile, *, head_lines: int | None = None) -> RawTable:
+    head_only = head_lines is not None
+    if head_lines is not None and _utf8_compatible(data):
+        # Recognising the tool that wrote a file reads its first lines, not the whole file.
+        utf8, lines, decoded = utf8_lines(path, _first_lines(data, head_lines), profile.encoding)
+    else:
+        utf8, lines, decoded = utf8_lines(path, data, profile.encoding)
+        if head_lines is not None:  # UTF-16/32: lines can only be cut once decoded
+            utf8 = _first_lines(utf8, head_lines)
+            lines = _physical_lines(utf8)
+    if not utf8 or utf8.isspace():
+        raise UnreadableExport(f"{path.name}: the file is empty (expected a header line and rows)")
+    header_text = _first_lines(utf8, profile.header_rows).decode("utf-8", errors="replace")
+    delimiter = sniff_delimiter(header_text) if profile.delimiter == "auto" else profile.delimiter
+    shapes = record_shapes(lines, delimiter)
+    frame = _parse_csv(path, utf8, delimiter, shapes, profile.header_rows)
+    width = frame.width
     shape_error = (
-        pl.when(pl.col("fields") != header_fields)
+        pl.when(pl.col("fields") != width)
         .then(
             pl.format(
-                "line {}: expected {} fields separated by '{}' but found {}",
-                "line",
-                pl.lit(header_fields),
+                "expected {} fields separated by '{}' but found {}",
+                pl.lit(width),
                 pl.lit(delimiter.replace("\t", "\\t")),
                 "fields",
             )
         )
         .otherwise(None)
     )
-    frame = (
-        pl.concat([frame, body.select(source_line="line", shape_error=shape_error, blank="blank")], how="horizontal")
-        .filter(~pl.col("blank"))
-        .drop("blank")
+    frame = pl.concat(
+        [frame, shapes.select(source_line="line", shape_error=shape_error, blank="blank")], how="horizontal"
     )
-    return frame, decoded, delimiter
+    header, rows = _split_header(frame, profile.header_rows, path, at_most=head_only)
+    return RawTable(header, rows, "csv", decoded.encoding, decoded.reason, delimiter)
 
 
 # --- other formats ------------------------------------------------------------------------
@@ -386,18 +489,33 @@ def _all_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def read_xlsx_export(path: Path, data: bytes) -> pl.DataFrame:
+def _keyed_table(header: list[str], frame: pl.DataFrame, lines: pl.Series, fmt: str) -> RawTable:
+    """A table whose header is its keys (JSON, Parquet): one header row."""
+    renamed = _all_strings(frame).rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
+    return RawTable([header], renamed.with_columns(source_line=lines, shape_error=pl.lit(None, dtype=pl.String)), fmt)
+
+
+def read_xlsx_table(path: Path, data: bytes, profile: ExportProfile) -> RawTable:
+    import fastexcel  # only workbooks pay for its import
+
     try:
-        sheet = fastexcel.read_excel(data).load_sheet(0, dtypes="string", header_row=0)
+        sheet = fastexcel.read_excel(data).load_sheet(0, header_row=None, dtypes="string")
         frame = sheet.to_polars()
     except Exception as exc:  # fastexcel raises its own error types for every kind of damage
         # Its messages may quote cells (customer text): keep the kind only.
         raise UnreadableExport(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
-    # Header is sheet row 1, so data row i (0-based) is sheet row i + 2.
-    return _all_strings(frame).with_columns(source_line=pl.int_range(2, frame.height + 2, dtype=pl.Int64))
+    frame = _all_strings(frame)
+    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
+    frame = frame.with_columns(
+        source_line=pl.int_range(1, frame.height + 1, dtype=pl.Int64),  # the sheet's row number
+        shape_error=pl.lit(None, dtype=pl.String),
+        blank=pl.all_horizontal(pl.col(c).fill_null("").str.strip_chars() == "" for c in frame.columns),
+    )
+    header, rows = _split_header(frame, profile.header_rows, path)
+    return RawTable(header, rows, "xlsx")
 
 
-def read_json_export(path: Path, data: bytes, *, lines: bool) -> pl.DataFrame:
+def read_json_table(path: Path, data: bytes, *, lines: bool) -> RawTable:
     """A JSON array of objects or JSON Lines; parser errors say where, never what (they quote customer text)."""
     kind = "JSON Lines" if lines else "JSON"
     try:
@@ -430,7 +548,7 @@ def read_json_export(path: Path, data: bytes, *, lines: bool) -> pl.DataFrame:
         except pl.exceptions.PolarsError as exc:
             raise UnreadableExport(f"{path.name}: not a table of JSON values ({type(exc).__name__})") from None
         numbers = pl.int_range(1, len(records) + 1, eager=True)
-    return _all_strings(frame).with_columns(source_line=pl.Series(numbers, dtype=pl.Int64))
+    return _keyed_table(frame.columns, frame, pl.Series(numbers, dtype=pl.Int64), "jsonl" if lines else "json")
 
 
 def _first_bad_json_line(text: str) -> str:
@@ -449,40 +567,12 @@ def _non_blank_line_numbers(text: str) -> pl.Series:
     return (pl.int_range(1, len(lines) + 1, eager=True)).filter(lines.str.strip_chars() != "")
 
 
-def read_parquet_export(path: Path, data: bytes) -> pl.DataFrame:
+def read_parquet_table(path: Path, data: bytes) -> RawTable:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # damaged files surface as several arrow/polars error types
         raise UnreadableExport(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
-    return _all_strings(frame).with_columns(source_line=pl.int_range(1, frame.height + 1, dtype=pl.Int64))
-
-
-# --- header mapping -----------------------------------------------------------------------
-
-
-def map_columns(path: Path, frame: pl.DataFrame, columns: Columns) -> tuple[pl.DataFrame, list[str]]:
-    """Rename the export's headers to ours; a missing required column rejects the file."""
-    by_key = {name.strip().lstrip("\ufeff").casefold(): name for name in frame.columns}
-    wanted = {f: getattr(columns, f) for f in BASE_FIELDS} | columns.questions
-    rename, missing = {}, []
-    for ours, aliases in wanted.items():
-        found = next((by_key[a.casefold()] for a in aliases if a.casefold() in by_key), None)
-        if found is None:
-            missing.append(ours)
-        else:
-            rename[found] = ours
-    if required := [f for f in REQUIRED_FIELDS if f in missing]:
-        data_columns = [c for c in frame.columns if c not in ("source_line", "shape_error")]
-        hint = " (the header is a single field: is the delimiter right?)" if len(data_columns) == 1 else ""
-        expected = "; ".join(f"{f}: one of {wanted[f]}" for f in required)
-        raise UnreadableExport(f"{path.name}: line 1: missing required column(s) - expected {expected}{hint}")
-    kept = [*rename, "source_line", *(["shape_error"] if "shape_error" in frame.columns else [])]
-    out = frame.select(kept).rename(rename)
-    out = out.with_columns(pl.lit(None, dtype=pl.String).alias(m) for m in missing)
-    if "shape_error" not in out.columns:
-        out = out.with_columns(shape_error=pl.lit(None, dtype=pl.String))
-    notes = [f"no column for {m} (answers left blank)" for m in missing if m in columns.questions]
-    return out.select(*wanted, "source_line", "shape_error"), notes
+    return _keyed_table(frame.columns, frame, pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True), "parquet")
 
 
 def content_sha256(data: bytes) -> str:
@@ -490,42 +580,34 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_export(path: Path, data: bytes, settings: Settings) -> RawExport:
-    """Read one export's bytes (already read from `path`) into a string frame with our column names.
+def read_table(path: Path, data: bytes, profile: ExportProfile, *, head_lines: int | None = None) -> RawTable:
+    """Read one file's bytes (already read from `path`: never the file again) as the profile says.
 
-    Only `data` is hashed and parsed, never the file again: the recorded hash is that of
-    the bytes loaded, even if the file changes meanwhile. Raises UnreadableExport.
+    `head_lines` reads just the first lines of a CSV (to recognise the tool that wrote it).
+    Raises UnreadableExport naming the file.
     """
     suffix = path.suffix.lower()
-    digest = content_sha256(data)
-    decoded = delimiter = None
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableExport(
             f"{path.name}: unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
+    if not data or data.isspace():
+        raise UnreadableExport(f"{path.name}: the file is empty (expected a header line and rows)")
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            frame, decoded, delimiter = read_csv_export(path, data, settings)
-            fmt = "csv"
-        elif suffix == ".xlsx":
-            frame, fmt = read_xlsx_export(path, data), "xlsx"
-        elif suffix == ".json":
-            frame, fmt = read_json_export(path, data, lines=False), "json"
-        elif suffix in (".jsonl", ".ndjson"):
-            frame, fmt = read_json_export(path, data, lines=True), "jsonl"
-        else:
-            frame, fmt = read_parquet_export(path, data), "parquet"
+            return read_csv_table(path, data, profile, head_lines=head_lines)
+        if suffix == ".xlsx":
+            return read_xlsx_table(path, data, profile)
+        if profile.header_rows != 1:
+            raise UnreadableExport(
+                f"profile {profile.name} expects {profile.header_rows} header rows, but a {suffix} file has "
+                "its field names only; choose another profile for it"
+            )
+        if suffix == ".json":
+            return read_json_table(path, data, lines=False)
+        if suffix in (".jsonl", ".ndjson"):
+            return read_json_table(path, data, lines=True)
+        return read_parquet_table(path, data)
     except UnreadableExport as exc:
         message = str(exc)
         raise UnreadableExport(message if message.startswith(path.name) else f"{path.name}: {message}") from None
-    mapped, notes = map_columns(path, frame, settings.pipeline.columns)
-    return RawExport(
-        path,
-        digest,
-        fmt,
-        mapped,
-        decoded.encoding if decoded else None,
-        delimiter,
-        notes,
-        decoded.reason if decoded else None,
-    )

@@ -1,0 +1,168 @@
+"""The sources of customer evidence, each a declaration; flows/load_sources.py loads them all alike.
+
+A source is: its inbox sub-folder (its name), the fields its files map and which are required,
+how a file's rows get the fields a profile supplies (`prepare`), its pure staging transform
+(transforms/staging/<source>.py) with its data contract, its store table and natural key, and
+the column that decides which of two rows with one key is the newer. Adding a source is one
+declaration in `SOURCES` plus its staging module (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from flows.profiles import BASE_FIELDS, ExportProfile, FieldNames
+from flows.settings import Codebook, Settings
+from transforms.contracts import dy
+from transforms.staging.surveys import (
+    PeriodRules,
+    RawSurveyRow,
+    StagedSurveyResponse,
+    SurveyRules,
+    checked_survey_rows,
+    split_survey_rows,
+)
+from transforms.timestamps import TimestampRules
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # inbox sub-folder, and `source` in ingest_files and quarantine
+    title: str  # for people: the data-quality page and the run summary
+    table: str  # the store table its rows are merged into
+    key: tuple[str, ...]  # natural key of that table
+    newer: str  # of two rows with one key, the one with the later value here wins
+    fields: Callable[[Settings, ExportProfile], list[FieldNames]]
+    # Fill what a profile supplies for fields the file has no column for (a derived id, a default mode).
+    prepare: Callable[[pl.LazyFrame, ExportProfile, set[str]], pl.LazyFrame]
+    # Staging: raw strings -> (valid typed rows, invalid rows with `reason`), given the file's time rules.
+    stage: Callable[[pl.LazyFrame, Settings, TimestampRules], tuple[pl.LazyFrame, pl.LazyFrame]]
+    raw_contract: Callable[[Settings], type[dy.Schema]]  # checked on the rows read, before staging
+    contract: Callable[[Settings], type[dy.Schema]]  # checked on the rows written
+    content: Callable[[Settings], list[str]]  # columns whose change makes a row an update
+
+
+# --- surveys ------------------------------------------------------------------------------
+
+
+def survey_fields(settings: Settings, profile: ExportProfile) -> list[FieldNames]:
+    """Base fields by the profile's names, then the configured ones; questions also by id, code and text."""
+    columns = settings.pipeline.columns
+    required = {"submitted_at", "segment"} | ({"response_id"} if not profile.derive_response_id else set())
+    required |= {"mode"} if profile.mode is None else set()
+    fields = [
+        FieldNames(name, (profile.columns.get(name, ()), (), tuple(getattr(columns, name))), name in required)
+        for name in BASE_FIELDS
+    ]
+    # `columns.questions` names the columns of our own format ('Q3' = staff courtesy): a tool numbers its
+    # questions its own way, so its exports are matched by the codebook's ids, codes and texts only.
+    ours = profile.builtin == "plain"
+    fields += [
+        FieldNames(
+            q.id,
+            (
+                profile.columns.get(q.id, ()),
+                (q.id, *q.code, q.text),
+                tuple(columns.questions.get(q.id, ())) if ours else (),
+            ),
+        )
+        for q in settings.codebook.questions
+    ]
+    return fields
+
+
+def prepare_survey_rows(rows: pl.LazyFrame, profile: ExportProfile, mapped: set[str]) -> pl.LazyFrame:
+    """Ids and modes a profile supplies: a prefix keeping tools' ids apart, a derived id, a default mode."""
+    if "response_id" not in mapped and profile.derive_response_id:
+        # No id column (Google Forms): the time stamp as written and its occurrence among equal ones,
+        # in file order - the same for a response in every later cumulative export of the form.
+        stamp = pl.col("submitted_at").str.strip_chars()
+        occurrence = pl.int_range(1, pl.len() + 1).over(stamp)
+        rows = rows.with_columns(response_id=pl.format("{}#{}", stamp, occurrence))
+    if "mode" not in mapped and profile.mode is not None:
+        rows = rows.with_columns(mode=pl.lit(profile.mode))
+    if profile.id_prefix:
+        stripped = pl.col("response_id").str.strip_chars()
+        rows = rows.with_columns(
+            response_id=pl.when(stripped != "").then(pl.lit(profile.id_prefix) + stripped).otherwise(stripped)
+        )
+    return rows
+
+
+def codebook_frame(codebook: Codebook) -> pl.DataFrame:
+    """The codebook as a small frame the pure transforms can join on."""
+    return pl.DataFrame(
+        {
+            "question_id": [q.id for q in codebook.questions],
+            "kind": [q.kind for q in codebook.questions],
+            "dimension": [q.dimension for q in codebook.questions],
+            "scale_min": [q.scale.min for q in codebook.questions],
+            "scale_max": [q.scale.max for q in codebook.questions],
+            "reverse": [q.wording == "negative" for q in codebook.questions],
+            "top_box_from": [q.top_box_threshold for q in codebook.questions],
+        },
+        schema_overrides={"scale_min": pl.Int64, "scale_max": pl.Int64, "top_box_from": pl.Int64},
+    )
+
+
+def mode_labels(settings: Settings) -> dict[str, str]:
+    labels = {mode: mode for mode in settings.pipeline.mode_values}  # our own names are always understood
+    for mode, names in settings.pipeline.mode_values.items():
+        labels |= dict.fromkeys(names, mode)
+    return labels
+
+
+def survey_rules(settings: Settings, timestamps: TimestampRules) -> SurveyRules:
+    return SurveyRules(
+        questions=[(q.id, q.scale.min, q.scale.max) for q in settings.codebook.questions],
+        mode_labels=mode_labels(settings),
+        unit_labels=settings.unit_labels(),
+        timestamps=timestamps,
+        periods=PeriodRules(settings.pipeline.periods.timezone, settings.pipeline.periods.start_month),
+    )
+
+
+def stage_surveys(
+    raw: pl.LazyFrame, settings: Settings, timestamps: TimestampRules
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Survey staging, with the checked rows materialised once: both outputs read them (polars would
+    otherwise type every row twice)."""
+    rules = survey_rules(settings, timestamps)
+    return split_survey_rows(checked_survey_rows(raw, rules).collect().lazy(), rules)
+
+
+def survey_raw_contract(settings: Settings) -> type[dy.Schema]:
+    """An export row as read and mapped, with one string column per codebook question."""
+    answers = {q.id: dy.String(nullable=True) for q in settings.codebook.questions}
+    return type("RawSurveyRowWithAnswers", (RawSurveyRow,), answers)
+
+
+def survey_contract(settings: Settings) -> type[dy.Schema]:
+    """The staged response with one Int16 column per codebook question, within its scale."""
+    answers = {q.id: dy.Int16(nullable=True, min=q.scale.min, max=q.scale.max) for q in settings.codebook.questions}
+    return type("StagedSurveyResponseWithAnswers", (StagedSurveyResponse,), answers)
+
+
+def survey_content(settings: Settings) -> list[str]:
+    return [*BASE_FIELDS, *(q.id for q in settings.codebook.questions)]
+
+
+SURVEYS = Source(
+    name="surveys",
+    title="Survey exports",
+    table="responses",
+    key=("response_id",),
+    newer="submitted_at",
+    fields=survey_fields,
+    prepare=prepare_survey_rows,
+    stage=stage_surveys,
+    raw_contract=survey_raw_contract,
+    contract=survey_contract,
+    content=survey_content,
+)
+
+SOURCES: tuple[Source, ...] = (SURVEYS,)
+SOURCES_BY_NAME = {source.name: source for source in SOURCES}

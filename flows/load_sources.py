@@ -370,7 +370,7 @@ def stage_export(export: RawExport, settings: Settings, order: int = 0) -> tuple
         source_file=pl.lit(export.path.name), file_sha256=pl.lit(export.sha256), file_order=pl.lit(order, pl.Int64)
     )
     raw = export.source.raw_contract(settings).validate(raw, cast=False)  # lazy: checked as the rows are staged
-    return export.source.stage(raw, settings, export.timestamps)
+    return export.source.stage(raw, settings, export.timestamps, export.chosen.profile)
 
 
 def load_export(
@@ -387,7 +387,7 @@ def load_export(
     decided = resolve_duplicates(
         valid.lazy(),
         stored,
-        source.key[0],
+        source.key,
         source.newer,
         repeated_keys=repeated,
         counter_ids=profile.counter_ids,
@@ -410,7 +410,7 @@ def load_export(
     quarantined = pl.concat(
         [
             invalid.select(_quarantine_columns(pl.lit(None, dtype=pl.String))),
-            duplicates.select(_quarantine_columns(pl.col(source.key[0]))),
+            duplicates.select(_quarantine_columns(pl.concat_str([pl.col(k) for k in source.key], separator="/"))),
         ]
     ).with_columns(source=pl.lit(source.name), quarantined_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")))
     # A file's first visit appends (a merge costs more); each table is checked on its own, since a

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from flows.settings import Profile, Settings
 
 BASE_FIELDS = ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")
+# Read when a profile names them, never stored: a tool's mark of previews, tests and spam.
+STATUS_FIELD = "response_status"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class ExportProfile:
     fill_labels: bool = False  # a blank header cell continues the one to its left (SurveyMonkey's matrices)
     derive_response_id: bool = False  # no id column: time stamp + its occurrence (Google Forms)
     counter_ids: bool = False  # ids count one survey's responses (1, 2, ...): another survey reuses them
+    # Values of the tool's response-status column that mark no customer's response (previews, tests,
+    # spam): such rows are quarantined, never counted.
+    not_responses: tuple[str, ...] = ()
     title: str = ""  # the tool's name, for people
     builtin: str = "plain"  # the built-in it derives from (a tool's own numbering is not ours)
 
@@ -75,7 +80,26 @@ BUILTIN: dict[str, dict[str, object]] = {
         "label_rows": (1, 2, 3),
         "mode": "online",
         "id_prefix": "qualtrics:",
-        "columns": {"response_id": ("ResponseId",), "submitted_at": ("RecordedDate", "EndDate")},
+        "columns": {
+            "response_id": ("ResponseId",),
+            "submitted_at": ("RecordedDate", "EndDate"),
+            "response_status": ("Status", "Response Type"),
+        },
+        # Qualtrics' Status, as numbers or labels: 1/2 preview and test, 8/9/12 spam, 17 offline preview.
+        "not_responses": (
+            "1",
+            "2",
+            "8",
+            "9",
+            "12",
+            "17",
+            "survey preview",
+            "survey test",
+            "spam",
+            "preview spam",
+            "imported spam",
+            "offline survey preview",
+        ),
     },
     "surveymonkey": {
         "title": "SurveyMonkey (CSV or XLSX)",
@@ -204,7 +228,7 @@ def _fit(parent: ExportProfile, header_rows: int) -> tuple[int, ...]:
 def check_profiles(profiles: Sequence[Profile], question_ids: Iterable[str]) -> None:
     """Configured profiles must extend known ones and map known fields (ValueError says which)."""
     known_profiles = set(BUILTIN)
-    fields = {*BASE_FIELDS, *question_ids}
+    fields = {*BASE_FIELDS, STATUS_FIELD, *question_ids}
     names = [p.name for p in profiles]
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         raise ValueError(f"profile name(s) {', '.join(repeated)} defined more than once (expected unique names)")

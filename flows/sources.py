@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from flows.profiles import BASE_FIELDS, ExportProfile, FieldNames
+from flows.profiles import BASE_FIELDS, STATUS_FIELD, ExportProfile, FieldNames
 from flows.settings import Codebook, Settings
 from transforms.contracts import dy
 from transforms.staging.surveys import (
@@ -33,13 +33,13 @@ class Source:
     name: str  # inbox sub-folder, and `source` in ingest_files and quarantine
     title: str  # for people: the data-quality page and the run summary
     table: str  # the store table its rows are merged into
-    key: tuple[str, ...]  # natural key of that table
+    key: tuple[str, ...]  # natural key of that table (the store's KEYS for it: tests/test_contracts.py checks)
     newer: str  # of two rows with one key, the one with the later value here wins
     fields: Callable[[Settings, ExportProfile], list[FieldNames]]
     # Fill what a profile supplies for fields the file has no column for (a derived id, a default mode).
     prepare: Callable[[pl.LazyFrame, ExportProfile, set[str]], pl.LazyFrame]
-    # Staging: raw strings -> (valid typed rows, invalid rows with `reason`), given the file's time rules.
-    stage: Callable[[pl.LazyFrame, Settings, TimestampRules], tuple[pl.LazyFrame, pl.LazyFrame]]
+    # Staging: raw strings -> (valid typed rows, invalid rows with `reason`), given the file's time rules and profile.
+    stage: Callable[[pl.LazyFrame, Settings, TimestampRules, ExportProfile], tuple[pl.LazyFrame, pl.LazyFrame]]
     raw_contract: Callable[[Settings], type[dy.Schema]]  # checked on the rows read, before staging
     contract: Callable[[Settings], type[dy.Schema]]  # checked on the rows written
     content: Callable[[Settings], list[str]]  # columns whose change makes a row an update
@@ -57,6 +57,8 @@ def survey_fields(settings: Settings, profile: ExportProfile) -> list[FieldNames
         FieldNames(name, (profile.columns.get(name, ()), (), tuple(getattr(columns, name))), name in required)
         for name in BASE_FIELDS
     ]
+    if profile.not_responses:
+        fields.append(FieldNames(STATUS_FIELD, (profile.columns.get(STATUS_FIELD, ()),)))
     # `columns.questions` names the columns of our own format ('Q3' = staff courtesy): a tool numbers its
     # questions its own way, so its exports are matched by the codebook's ids, codes and texts only.
     ours = profile.builtin == "plain"
@@ -82,6 +84,8 @@ def prepare_survey_rows(rows: pl.LazyFrame, profile: ExportProfile, mapped: set[
         stamp = pl.col("submitted_at").str.strip_chars()
         occurrence = pl.int_range(1, pl.len() + 1).over(stamp)
         rows = rows.with_columns(response_id=pl.format("{}#{}", stamp, occurrence))
+    if STATUS_FIELD not in mapped:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias(STATUS_FIELD))
     if "mode" not in mapped and profile.mode is not None:
         rows = rows.with_columns(mode=pl.lit(profile.mode))
     if profile.id_prefix:
@@ -115,8 +119,9 @@ def mode_labels(settings: Settings) -> dict[str, str]:
     return labels
 
 
-def survey_rules(settings: Settings, timestamps: TimestampRules) -> SurveyRules:
+def survey_rules(settings: Settings, timestamps: TimestampRules, profile: ExportProfile) -> SurveyRules:
     return SurveyRules(
+        not_responses=frozenset(profile.not_responses),
         questions=[(q.id, q.scale.min, q.scale.max) for q in settings.codebook.questions],
         mode_labels=mode_labels(settings),
         unit_labels=settings.unit_labels(),
@@ -126,11 +131,11 @@ def survey_rules(settings: Settings, timestamps: TimestampRules) -> SurveyRules:
 
 
 def stage_surveys(
-    raw: pl.LazyFrame, settings: Settings, timestamps: TimestampRules
+    raw: pl.LazyFrame, settings: Settings, timestamps: TimestampRules, profile: ExportProfile
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Survey staging, with the checked rows materialised once: both outputs read them (polars would
     otherwise type every row twice)."""
-    rules = survey_rules(settings, timestamps)
+    rules = survey_rules(settings, timestamps, profile)
     return split_survey_rows(checked_survey_rows(raw, rules).collect().lazy(), rules)
 
 

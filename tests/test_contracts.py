@@ -78,3 +78,11 @@ def test_raw_contract_needs_lineage(settings: Settings):
     frame = pl.DataFrame({c: [None] for c in columns}, schema=columns)  # no file, no line
     with pytest.raises(pl.exceptions.ComputeError, match="validation"):
         contract.validate(frame.lazy(), cast=False).collect()
+
+
+def test_each_source_and_the_store_agree_on_its_key():
+    from flows.sources import SOURCES
+    from flows.store import KEYS
+
+    for source in SOURCES:
+        assert KEYS[source.table] == source.key, source.name

@@ -362,3 +362,27 @@ def test_two_forms_sharing_an_id_space_never_overwrite_each_other(settings: Sett
     _drop(settings, "lime_other_survey.csv", folder=tmp_path)
     [other] = load_inbox(settings, store)
     assert (other.rows_loaded, other.rows_quarantined) == (0, 2)
+
+
+def test_qualtrics_previews_tests_and_spam_are_no_customers_answers(settings: Settings, tmp_path: Path):
+    """Qualtrics marks previews, tests and spam in Status: those rows are quarantined, never counted."""
+    raw = pl.read_csv(EXAMPLES / "qualtrics.csv", has_header=False, infer_schema=False)
+    header, data = raw.head(3), raw.slice(3)
+    status = raw.columns[raw.row(0).index("Status")]
+    marked = data.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("1"))  # Survey Preview
+        .when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit("8"))  # Spam
+        .otherwise(pl.col(status))
+        .alias(status)
+    )
+    path = tmp_path / "qualtrics_marked.csv"
+    pl.concat([header, marked]).write_csv(path, include_header=False)
+    [outcome] = _load_one(settings, path)
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (34, 32, 2)
+    reasons = Store(settings.store).scan("quarantine").select("reason").collect()["reason"].to_list()
+    assert (
+        reasons
+        == ["response_status: marked by the survey tool as a preview, test or spam (not a customer's response)"] * 2
+    )

@@ -10,6 +10,8 @@ Duplicate response ids (documented policy, docs/methodology.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from transforms.staging.columns import RANKING_COLUMNS
@@ -28,7 +30,7 @@ def with_row_hash(staged: pl.LazyFrame, content: list[str]) -> pl.LazyFrame:
 def resolve_duplicates(
     valid: pl.LazyFrame,
     stored: pl.LazyFrame,
-    key: str = "response_id",
+    key: Sequence[str] = ("response_id",),
     newer: str = "submitted_at",
     *,
     repeated_keys: bool = True,
@@ -37,7 +39,7 @@ def resolve_duplicates(
 ) -> pl.LazyFrame:
     """Decide per valid staged row: new, update, unchanged, or duplicate (with `reason`).
 
-    `valid`: staged rows without a reason, with `row_hash` and lineage. `stored`: `key`,
+    `valid`: staged rows without a reason, with `row_hash` and lineage. `stored`: the `key` columns,
     `newer`, row_hash, source_file of the rows already in the store. Of rows sharing a key,
     the one with the latest `newer` wins (ties: the later file, then the later line).
     `repeated_keys=False` (the caller checked: no key occurs twice in `valid`) skips the ranking.
@@ -48,6 +50,8 @@ def resolve_duplicates(
     it from another file is another form's response (an edited response gets a new time stamp).
     Grain: one row per valid input row.
     """
+    key = list(key)
+    named = "/".join(key)
     order = [newer, "file_order", "source_line"]
     if repeated_keys:
         ranked = valid.sort(order).with_columns(
@@ -61,7 +65,7 @@ def resolve_duplicates(
         )
     joined = ranked.join(
         stored.select(
-            key,
+            *key,
             pl.col(newer).alias("stored_newer"),
             pl.col("row_hash").alias("stored_row_hash"),
             pl.col("source_file").alias("stored_source_file"),
@@ -96,11 +100,11 @@ def resolve_duplicates(
             )
         )
         .when(pl.col("stored_newer") > pl.col(newer))
-        .then(pl.format(f"duplicate {key}: a newer submission is already stored (from {{}})", "stored_source_file"))
+        .then(pl.format(f"duplicate {named}: a newer submission is already stored (from {{}})", "stored_source_file"))
         .when(other_survey)
         .then(
             pl.format(
-                f"{key} taken: {{}} holds another response under this id - two surveys numbering their "
+                f"{named} taken: {{}} holds another response under this id - two surveys numbering their "
                 "responses alike? give each survey's files a profile with its own id_prefix",
                 "stored_source_file",
             )

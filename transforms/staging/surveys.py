@@ -40,6 +40,8 @@ class SurveyRules:
     unit_labels: Mapping[str, str]  # export label (exact, then lower-case) -> configured unit
     timestamps: TimestampRules
     periods: PeriodRules
+    # `response_status` values (lower case) that mark no customer's response: previews, tests, spam.
+    not_responses: frozenset[str] = frozenset()
 
 
 class RawSurveyRow(dy.Schema):
@@ -56,6 +58,7 @@ class RawSurveyRow(dy.Schema):
     file_sha256 = dy.String(nullable=False)
     file_order = dy.Int64(nullable=False)
     shape_error = dy.String(nullable=True)
+    response_status = dy.String(nullable=True)  # a tool's mark of previews and spam (null: none)
 
 
 class StagedSurveyResponse(dy.Schema):
@@ -175,6 +178,7 @@ def _row_ok(rules: SurveyRules, whole: list[pl.Expr]) -> pl.Expr:
     answered = pl.sum_horizontal(pl.col(f"{q}__num").is_not_null() for q, _, _ in rules.questions)
     return pl.all_horizontal(
         pl.col("shape_error").is_null(),
+        _a_response(rules),
         pl.col("response_id").is_not_null(),
         pl.col("submitted_at_utc").is_not_null(),
         pl.col("unit").is_not_null(),
@@ -182,6 +186,14 @@ def _row_ok(rules: SurveyRules, whole: list[pl.Expr]) -> pl.Expr:
         *answers_ok,
         answered > 0,
     ).fill_null(False)  # an unknown test is a failed one: every row lands in exactly one output
+
+
+def _a_response(rules: SurveyRules) -> pl.Expr:
+    """Not marked by the tool as a preview, test or spam."""
+    if not rules.not_responses:
+        return pl.lit(True)
+    status = pl.col("response_status").str.strip_chars().str.to_lowercase()
+    return status.is_null() | ~status.is_in(sorted(rules.not_responses))
 
 
 def _valid_output(rows: pl.LazyFrame, rules: SurveyRules) -> pl.LazyFrame:
@@ -203,6 +215,9 @@ def _reasons(rules: SurveyRules) -> pl.Expr:
     known_modes = ", ".join(sorted(set(rules.mode_labels.values())))
     problems = [
         pl.when(pl.col("shape_error").is_not_null()).then(pl.col("shape_error")),
+        pl.when(~_a_response(rules)).then(
+            pl.lit("response_status: marked by the survey tool as a preview, test or spam (not a customer's response)")
+        ),
         pl.when(pl.col("response_id").is_null()).then(pl.lit("response_id: missing")),
         pl.when(pl.col("submitted_at").is_null()).then(pl.lit("submitted_at: missing")),
         pl.when(pl.col("submitted_at").is_not_null() & pl.col("submitted_at_utc").is_null()).then(

@@ -37,7 +37,9 @@ import polars as pl
 
 from flows.delivery import DeliveryLedger
 from flows.settings import Settings
+from flows.sources import survey_content
 from flows.store import ANSWER_TYPE, LAYOUT, SCHEMAS, Store
+from transforms.normalise import with_row_hash
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ def migrate(settings: Settings, store: Store) -> list[str]:
             _count_file_units(store),
             _ledger_history(settings.ledger_path),
         ]
-    steps += [_answers_into_responses(store), *_source_columns(store)]
+    steps += [_answers_into_responses(store, settings), *_source_columns(store)]
     done = [step for step in steps if step]
     store.write_layout(datetime.now(UTC))
     for step in done:
@@ -233,11 +235,13 @@ def _ledger_history(path: Path) -> str | None:
     return f"ledger: {copied} earlier deliveries kept as the versions their recipients hold"
 
 
-def _answers_into_responses(store: Store) -> str | None:
+def _answers_into_responses(store: Store, settings: Settings) -> str | None:
     """Step 5: each question's raw answers from the long `answers` table into an Int16 column of `responses`.
 
     One question at a time (memory holds one question's answers, not the long table); `answers`
     is renamed aside before it is deleted, so a run killed at any point repeats or finishes the step.
+    Each response's `row_hash` is computed anew the way loading now computes it, so an identical
+    response sent again stays "unchanged" rather than counting as superseded.
     """
     answers = store.table_path("answers")
     retired = answers.with_name("answers.retired")
@@ -255,6 +259,11 @@ def _answers_into_responses(store: Store) -> str | None:
             .collect()
         )
         responses = responses.drop(question, strict=False).join(column, on="response_id", how="left")
+    content = survey_content(settings)
+    responses = responses.with_columns(
+        pl.lit(None, dtype=ANSWER_TYPE).alias(c) for c in content if c not in responses.columns
+    )
+    responses = with_row_hash(responses.lazy(), content).collect()
     responses.write_delta(
         str(store.table_path("responses")), mode="overwrite", delta_write_options={"schema_mode": "overwrite"}
     )

@@ -260,3 +260,16 @@ def test_a_killed_answers_move_is_resumed(settings: Settings, store: Store, monk
         store.scan("responses").sort("response_id").collect(), before["responses"], check_column_order=False
     )
     assert_frame_equal(_answers(settings, store), before["answers"])
+
+
+def test_migrated_responses_get_todays_row_hash(settings: Settings, store: Store):
+    """Layout 2 hashed a response's content another way: the migration hashes it anew, so the same
+    response sent again (another file, identical content) is unchanged, not counted as superseded."""
+    _issue5_store(settings, store)
+    responses = store.scan("responses").collect().with_columns(row_hash=pl.lit(12345, pl.Int64))  # layout 2's formula
+    responses.write_delta(str(store.table_path("responses")), mode="overwrite")
+    migrate(settings, store)
+    again = [HEADER, row("R1", unit="Riga", q1="2", q6="5")]
+    export_csv(settings, "a_again.csv", "\n".join(again) + "\n")
+    resent = {o.file: o for o in load_inbox(settings, store)}["a_again.csv"]
+    assert (resent.rows_loaded, resent.duplicates_superseded) == (1, 0)

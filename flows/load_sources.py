@@ -96,11 +96,11 @@ class RawExport:
 # --- reading ------------------------------------------------------------------------------
 
 
-def choose_profile(path: Path, data: bytes, settings: Settings) -> ChosenProfile:
+def choose_profile(path: Path, data: bytes, settings: Settings, source: Source) -> ChosenProfile:
     """The configured profile whose file pattern matches, else the tool whose shape the first rows have."""
     profiles = resolve_profiles(settings)
     order = [p.name for p in settings.pipeline.profiles]
-    if (chosen := profile_by_pattern(path.name, [profiles[name] for name in order])) is not None:
+    if (chosen := profile_by_pattern(path.name, [profiles[name] for name in order], source.name)) is not None:
         return chosen
     head_reader = replace(profiles["plain"], header_rows=HEAD_ROWS, label_rows=(1,))  # up to 3 rows, if there are
     head: list[list[str]] = []
@@ -111,7 +111,7 @@ def choose_profile(path: Path, data: bytes, settings: Settings) -> ChosenProfile
             break
         except UnreadableExport:
             continue  # damaged or too short: the full read under 'plain' says what is wrong
-    return profile_by_shape(head, profiles)
+    return profile_by_shape(head, profiles, source.name)
 
 
 def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha256: str | None = None) -> RawExport:
@@ -120,7 +120,7 @@ def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha
     Only `data` is hashed and parsed, never the file again: the recorded hash is that of
     the bytes loaded, even if the file changes meanwhile (`sha256`: their hash, if known).
     """
-    chosen = choose_profile(path, data, settings)
+    chosen = choose_profile(path, data, settings, source)
     profile = chosen.profile
     table = read_table(path, data, profile)
     labels = column_labels(table.header, profile)
@@ -143,20 +143,28 @@ def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha
         "shape_error",
     )
     frame = source.prepare(frame.lazy(), profile, set(mapping.columns)).collect()
-    questions = {q.id for q in settings.codebook.questions}
+    noted = source.noted(settings)
     notes = [
-        f"no column for {f.field} (answers left blank)"
-        for f in fields
-        if f.field in questions and f.field not in mapping.columns
+        f"no column for {f.field} (left blank)" for f in fields if f.field in noted and f.field not in mapping.columns
     ]
-    zone = labels.time_zones.get(mapping.columns.get("submitted_at", -1))
+    if source.report_unused and (unused := _unused_columns(labels, mapping)):
+        notes.append(unused)
+    dates = source.date_fields
+    zone = labels.time_zones.get(mapping.columns.get(dates[0], -1)) if dates else None
     if zone is not None and not _known_zone(zone):
         raise UnreadableExport(
-            f"{path.name}: header: the submitted_at column names the time zone {zone[:60]!r}, which is not an "
+            f"{path.name}: header: the {dates[0]} column names the time zone {zone[:60]!r}, which is not an "
             "IANA zone such as 'Europe/Tallinn'; correct the export's time zone setting"
         )
     aligned = frame.lazy().filter(pl.col("shape_error").is_null())  # a misaligned row's 'date' may be any cell
-    evidence = DateOrderEvidence(**date_order_evidence(aligned, "submitted_at").collect().row(0, named=True))
+    # Every date field of the file is read in one order: any of them may show it, none may contradict it.
+    written = pl.concat([aligned.select(pl.col(d).alias("_date"), "source_line") for d in dates]) if dates else None
+    evidence = (
+        DateOrderEvidence(**date_order_evidence(written, "_date").collect().row(0, named=True))
+        if written is not None
+        else DateOrderEvidence(None, None, 0)
+    )
+    named = "/".join(dates) or "dates"
     if (conflict := evidence.conflict(profile.date_order)) is not None:
         mixed = evidence.day_first_line is not None and evidence.month_first_line is not None
         fix = (
@@ -165,12 +173,11 @@ def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha
             else f"set date_order (DMY or MDY) for profile {profile.name} in config/pipeline.yaml "
             "(profiles, or timestamps.date_order)"
         )
-        raise UnreadableExport(
-            f"{path.name}: submitted_at: {conflict}; {fix} - nothing is read with day and month swapped"
-        )
+        raise UnreadableExport(f"{path.name}: {named}: {conflict}; {fix} - nothing is read with day and month swapped")
     order = evidence.order(profile.date_order)
     timestamps = TimestampRules(order, zone or profile.timezone, profile.clock)
-    timestamps = replace(timestamps, common_format=common_format(frame["submitted_at"].head(1000), timestamps))
+    sample = frame[dates[0]].head(1000) if dates else pl.Series([], dtype=pl.String)
+    timestamps = replace(timestamps, common_format=common_format(sample, timestamps))
     shown_by = evidence.day_first_line if order == "DMY" else evidence.month_first_line
     timestamp_note = (
         f"numeric dates (03/04/2025) read {order}"
@@ -182,6 +189,16 @@ def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha
     table = replace(table, frame=table.frame.clear())
     digest = sha256 or content_sha256(data)
     return RawExport(path, digest, source, chosen, table, frame, timestamps, notes, timestamp_note)
+
+
+def _unused_columns(labels: ColumnLabels, mapping: Mapping, shown: int = 6) -> str | None:
+    """'columns not used: a, b (and 3 more)' - reported, never fatal: a file may carry more than we read."""
+    taken = set(mapping.columns.values())
+    unused = [_short(title, 40) for column, title in enumerate(labels.titles) if column not in taken]
+    if not unused:
+        return None
+    more = f" and {len(unused) - shown} more" if len(unused) > shown else ""
+    return f"{len(unused)} column(s) not used: {', '.join(unused[:shown])}{more}"
 
 
 def _short(title: str, limit: int = 60) -> str:
@@ -381,14 +398,20 @@ def load_export(
     started = time.perf_counter()
     valid, invalid = stage_export(export, settings, order)
     valid, invalid = pl.collect_all([with_row_hash(valid, source.content(settings)), invalid])
-    stored = store.scan(source.table).select(*source.key, source.newer, "row_hash", "source_file", "file_sha256")
+    # A source without a time of its own: of two rows with one key, the later file's (then line's) wins.
+    newer = source.newer or "_newer"
+    constant = pl.lit(0, dtype=pl.Int8).alias("_newer")
+    stored = store.scan(source.table)
+    stored = stored if source.newer else stored.with_columns(constant)
+    stored = stored.select(*source.key, newer, "row_hash", "source_file", "file_sha256")
+    valid = valid if source.newer else valid.with_columns(constant)
     repeated = bool(valid.select(pl.struct(*source.key).is_duplicated().any()).item())
     profile = export.chosen.profile
     decided = resolve_duplicates(
         valid.lazy(),
         stored,
         source.key,
-        source.newer,
+        newer,
         repeated_keys=repeated,
         counter_ids=profile.counter_ids,
         derived_ids=profile.derive_response_id,
@@ -399,13 +422,19 @@ def load_export(
     to_write = decided.filter(pl.col("decision").is_in(["new", "update"]))
     contract = source.contract(settings)
     contract.validate(to_write.select(contract.column_names()), cast=False)  # a violation is our bug: loud
-    store.upsert(
-        source.table,
-        to_write.drop("decision", "reason", "file_order").with_columns(
-            ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC"))
-        ),
-        may_overlap=_any_stored(store, source, to_write),
+    written = to_write.drop("decision", "reason", "file_order", "_newer", strict=False).with_columns(
+        ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC"))
     )
+    overlap = _any_stored(store, source, to_write)
+    if source.personal_table:
+        # Personal data goes to its own table, by key; rows without any of it keep no row there.
+        personal = written.select(*source.key, "customer_id", *source.personal, "ingested_at")
+        has_any = pl.any_horizontal(pl.col(c).is_not_null() for c in source.personal)
+        store.upsert(source.personal_table, personal.filter(has_any), may_overlap=overlap)
+        if overlap:  # an update that no longer carries personal data removes what was kept
+            store.delete_keys(source.personal_table, personal.filter(~has_any).select(*source.key))
+        written = written.drop(*source.personal)
+    store.upsert(source.table, written, may_overlap=overlap)
     duplicates = decided.filter(pl.col("decision") == "duplicate")
     quarantined = pl.concat(
         [

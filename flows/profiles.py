@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from flows.settings import Profile, Settings
+from transforms.staging import RECORD_SPECS
 
 BASE_FIELDS = ("response_id", "submitted_at", "customer_id", "segment", "mode", "comment")
 # Read when a profile names them, never stored: a tool's mark of previews, tests and spam.
@@ -55,6 +56,7 @@ class ExportProfile:
     not_responses: tuple[str, ...] = ()
     title: str = ""  # the tool's name, for people
     builtin: str = "plain"  # the built-in it derives from (a tool's own numbering is not ours)
+    source: str | None = None  # the one source whose files it reads (None: any; plain and its extensions)
 
     def describe(self) -> str:
         parts = [
@@ -75,6 +77,7 @@ class ExportProfile:
 BUILTIN: dict[str, dict[str, object]] = {
     "plain": {"title": "our own format"},
     "qualtrics": {
+        "source": "surveys",
         "title": "Qualtrics (CSV or UTF-16 TSV)",
         "header_rows": 3,
         "label_rows": (1, 2, 3),
@@ -102,6 +105,7 @@ BUILTIN: dict[str, dict[str, object]] = {
         ),
     },
     "surveymonkey": {
+        "source": "surveys",
         "title": "SurveyMonkey (CSV or XLSX)",
         "header_rows": 2,
         "label_rows": (1, 2),
@@ -113,6 +117,7 @@ BUILTIN: dict[str, dict[str, object]] = {
         "columns": {"response_id": ("Respondent ID",), "submitted_at": ("End Date",)},
     },
     "limesurvey": {
+        "source": "surveys",
         "title": "LimeSurvey (CSV, ',' or ';')",
         "mode": "online",
         "id_prefix": "limesurvey:",
@@ -120,6 +125,7 @@ BUILTIN: dict[str, dict[str, object]] = {
         "columns": {"response_id": ("id",), "submitted_at": ("submitdate",)},
     },
     "google_forms": {
+        "source": "surveys",
         "title": "Google Forms (responses sheet as CSV)",
         "mode": "online",
         "id_prefix": "googleforms:",
@@ -127,6 +133,7 @@ BUILTIN: dict[str, dict[str, object]] = {
         "columns": {"submitted_at": ("Timestamp", "Marca temporal", "Horodateur", "Zeitstempel")},
     },
     "microsoft_forms": {
+        "source": "surveys",
         "title": "Microsoft Forms (XLSX)",
         "mode": "online",
         "id_prefix": "msforms:",
@@ -228,7 +235,7 @@ def _fit(parent: ExportProfile, header_rows: int) -> tuple[int, ...]:
 def check_profiles(profiles: Sequence[Profile], question_ids: Iterable[str]) -> None:
     """Configured profiles must extend known ones and map known fields (ValueError says which)."""
     known_profiles = set(BUILTIN)
-    fields = {*BASE_FIELDS, STATUS_FIELD, *question_ids}
+    fields = {*BASE_FIELDS, STATUS_FIELD, *question_ids, *(f.name for spec in RECORD_SPECS for f in spec.fields)}
     names = [p.name for p in profiles]
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         raise ValueError(f"profile name(s) {', '.join(repeated)} defined more than once (expected unique names)")
@@ -252,19 +259,27 @@ class ChosenProfile:
     why: str
 
 
-def profile_by_pattern(file_name: str, configured: Sequence[ExportProfile]) -> ChosenProfile | None:
-    """The first of the configured profiles (in configuration order) with a `files` pattern matching the name."""
+def profile_by_pattern(
+    file_name: str, configured: Sequence[ExportProfile], source: str = "surveys"
+) -> ChosenProfile | None:
+    """The first of the configured profiles (in configuration order) for this source with a `files` pattern
+    matching the name."""
     for profile in configured:
+        if profile.source not in (None, source):
+            continue
         for pattern in profile.files:
             if fnmatch.fnmatch(file_name.casefold(), pattern.casefold()):
                 return ChosenProfile(profile, f"file name matches '{pattern}' (profiles: {profile.name})")
     return None
 
 
-def profile_by_shape(header: Sequence[Sequence[str]], profiles: dict[str, ExportProfile]) -> ChosenProfile:
-    """The built-in whose shape the first rows have (a configured profile of that name refines it), else plain."""
+def profile_by_shape(
+    header: Sequence[Sequence[str]], profiles: dict[str, ExportProfile], source: str = "surveys"
+) -> ChosenProfile:
+    """The source's built-in whose shape the first rows have (a configured profile of that name refines it),
+    else plain."""
     for name, test, why in SHAPES:
-        if test(header):  # type: ignore[operator]
+        if profiles[name].source == source and test(header):  # type: ignore[operator]
             return ChosenProfile(profiles[name], why)
     return ChosenProfile(
         profiles["plain"],

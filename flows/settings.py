@@ -30,6 +30,7 @@ from transforms.staging.columns import LINEAGE_COLUMNS, RANKING_COLUMNS, STAGING
 
 PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
+CODING_FRAME_FILE = "coding_frame.yaml"
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 # Unit names are free text (any script, any case) but one printable line; long names are allowed.
@@ -152,6 +153,43 @@ class Codebook(_Strict):
 
     def by_kind(self, kind: str) -> list[Question]:
         return [q for q in self.questions if q.kind == kind]
+
+
+class Theme(_Strict):
+    """A theme of the coding frame: what coded excerpts, complaint categories, supplier issues and return
+    reasons are about. Files name a theme by its code or its label (ignoring case)."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+    label: str = Field(min_length=1, max_length=120)
+    parent: str | None = None  # the code of the theme it refines (one level or more)
+    actionable: bool = True  # 'my order was defective' is; 'I was unhappy' is not (domain notes)
+
+
+class CodingFrame(_Strict):
+    themes: list[Theme] = []
+
+    @model_validator(mode="after")
+    def _unique_and_rooted(self) -> CodingFrame:
+        codes = [t.code for t in self.themes]
+        names = [n.casefold() for t in self.themes for n in {t.code.casefold(), t.label.casefold()}]
+        if repeated := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"theme codes and labels must each name one theme; repeated: {', '.join(repeated)}")
+        for theme in self.themes:
+            if theme.parent is not None and theme.parent not in codes:
+                raise ValueError(f"theme '{theme.code}' has parent '{theme.parent}', which is not a theme code")
+        parents = {t.code: t.parent for t in self.themes}
+        for theme in self.themes:
+            seen, parent = {theme.code}, theme.parent
+            while parent is not None:
+                if parent in seen:
+                    raise ValueError(f"theme '{theme.code}': its parents form a cycle")
+                seen.add(parent)
+                parent = parents[parent]
+        return self
+
+    def labels(self) -> dict[str, str]:
+        """Code or label (case-folded) -> code."""
+        return {n.casefold(): t.code for t in self.themes for n in (t.code, t.label)}
 
 
 # --- pipeline -------------------------------------------------------------------------
@@ -434,6 +472,18 @@ class Completeness(_Strict):
     max_volume_drop: float = Field(default=0.5, gt=0, le=1)
 
 
+class Management(_Strict):
+    """Management's side of the gap model."""
+
+    # Gap 2: the service standard set per codebook dimension, on the questions' scale (e.g. reliability: 4.5).
+    service_standards: dict[str, float] = {}
+
+
+class Suppliers(_Strict):
+    # Numeric columns supplier scorecards carry besides on-time %, defect rate and returns (e.g. response_hours).
+    measures: list[Identifier] = []
+
+
 class Pipeline(_Strict):
     paths: Paths = Paths()
     intake: Intake = Intake()
@@ -452,6 +502,8 @@ class Pipeline(_Strict):
     completeness: Completeness = Completeness()
     delivery: Delivery
     schedule: Schedule = Schedule()
+    management: Management = Management()
+    suppliers: Suppliers = Suppliers()
 
 
 @dataclass(frozen=True)
@@ -462,6 +514,7 @@ class Settings:
     config_dir: Path
     pipeline: Pipeline
     codebook: Codebook
+    coding_frame: CodingFrame = CodingFrame()
 
     def path(self, relative: Path) -> Path:
         return relative if relative.is_absolute() else (self.root / relative)
@@ -624,6 +677,12 @@ def _cross_check(settings: Settings) -> None:
         check_profiles(settings.pipeline.profiles, known)
     except ValueError as exc:
         raise ConfigError(f"{pipeline_file}: key 'profiles': {exc}") from None
+    dimensions = {q.dimension for q in settings.codebook.questions}
+    if unknown := sorted(set(settings.pipeline.management.service_standards) - dimensions):
+        raise ConfigError(
+            f"{pipeline_file}: key 'management.service_standards' names dimension(s) {', '.join(unknown)} that no "
+            f"question of {settings.config_dir / CODEBOOK_FILE} has (expected one of: {', '.join(sorted(dimensions))})"
+        )
     logo = settings.logo
     if logo is not None and (not logo.is_file() or logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg")):
         raise ConfigError(f"{pipeline_file}: key 'report.logo': expected an existing .svg/.png/.jpg file, got {logo}")
@@ -686,7 +745,12 @@ def load_settings(config_dir: Path) -> Settings:
     config_dir = config_dir.resolve()
     pipeline = _validate(Pipeline, config_dir / PIPELINE_FILE)
     codebook = _validate(Codebook, config_dir / CODEBOOK_FILE)
-    settings = Settings(root=config_dir.parent, config_dir=config_dir, pipeline=pipeline, codebook=codebook)
+    # Optional: without a coding frame, files naming themes are quarantined with the reason.
+    frame_file = config_dir / CODING_FRAME_FILE
+    frame = _validate(CodingFrame, frame_file) if frame_file.exists() else CodingFrame()
+    settings = Settings(
+        root=config_dir.parent, config_dir=config_dir, pipeline=pipeline, codebook=codebook, coding_frame=frame
+    )
     _cross_check(settings)
     _check_units(settings)
     return settings

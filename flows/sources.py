@@ -17,6 +17,11 @@ import polars as pl
 from flows.profiles import BASE_FIELDS, STATUS_FIELD, ExportProfile, FieldNames
 from flows.settings import Codebook, Settings
 from transforms.contracts import dy
+from transforms.staging import RECORD_SPECS
+from transforms.staging.records import RecordRules, RecordSpec, stage_records
+from transforms.staging.records import contract as record_contract
+from transforms.staging.records import output_columns as record_columns
+from transforms.staging.records import raw_contract as record_raw_contract
 from transforms.staging.surveys import (
     PeriodRules,
     RawSurveyRow,
@@ -43,6 +48,13 @@ class Source:
     raw_contract: Callable[[Settings], type[dy.Schema]]  # checked on the rows read, before staging
     contract: Callable[[Settings], type[dy.Schema]]  # checked on the rows written
     content: Callable[[Settings], list[str]]  # columns whose change makes a row an update
+    date_fields: tuple[str, ...] = ("submitted_at",)  # read with the file's date order (the first: time zone)
+    # Optional fields whose missing column is worth a note ("answers left blank"), by settings.
+    noted: Callable[[Settings], set[str]] = lambda settings: set()
+    report_unused: bool = False  # columns the file has but no field takes are listed in the file's notes
+    personal: tuple[str, ...] = ()  # fields kept out of `table`, in `personal_table` by key
+    personal_table: str | None = None
+    description: str = ""  # what one row is, for `csat validate` and docs
 
 
 # --- surveys ------------------------------------------------------------------------------
@@ -167,7 +179,105 @@ SURVEYS = Source(
     raw_contract=survey_raw_contract,
     contract=survey_contract,
     content=survey_content,
+    noted=lambda settings: {q.id for q in settings.codebook.questions},
+    description="one row per survey response",
 )
 
-SOURCES: tuple[Source, ...] = (SURVEYS,)
+
+# --- record sources (transforms/staging/records.py) ---------------------------------------
+
+VIDEO_LABELS = ("video", "video call", "zoom", "teams", "skype", "видео", "videokõne", "videozvans")
+CHANNEL_LABELS = {
+    "phone": ("phone", "telephone", "call", "телефон", "telefon", "tālrunis"),
+    "email": ("email", "e-mail", "mail", "e-post", "e-pasts", "почта"),
+    "in_person": ("in person", "in-person", "face to face", "store", "shop", "counter", "kauplus", "veikals"),
+    "online": ("online", "web", "website", "chat", "app", "form"),
+    "letter": ("letter", "post", "paper", "kiri", "vēstule", "письмо"),
+    "social_media": ("social media", "social", "facebook", "instagram", "x", "twitter"),
+}
+
+
+def extra_numbers(spec: RecordSpec, settings: Settings) -> list[str]:
+    """Configured numeric columns of a source (supplier measures)."""
+    return list(settings.pipeline.suppliers.measures) if spec.open_number_columns else []
+
+
+def record_rules(spec: RecordSpec, settings: Settings, timestamps: TimestampRules) -> RecordRules:
+    """Plain values from the configuration for a record source's staging."""
+    questions = settings.codebook.questions
+    modes = mode_labels(settings)
+    interview_modes = {label: mode for label, mode in modes.items() if mode in ("phone", "in_person")}
+    choices = {
+        "mode": {label.casefold(): mode for label, mode in interview_modes.items()}
+        | dict.fromkeys(VIDEO_LABELS, "video"),
+        "channel": {label: channel for channel, labels in CHANNEL_LABELS.items() for label in (channel, *labels)},
+    }
+    return RecordRules(
+        timestamps=timestamps,
+        periods=PeriodRules(settings.pipeline.periods.timezone, settings.pipeline.periods.start_month),
+        unit_labels=settings.unit_labels(),
+        choices={name: {k.casefold(): v for k, v in labels.items()} for name, labels in choices.items()},
+        themes=settings.coding_frame.labels(),
+        questions={n.casefold(): q.id for q in questions for n in (q.id, *q.code)},
+        scales={q.id: (q.scale.min, q.scale.max) for q in questions},
+        question_kinds={q.id: q.kind for q in questions},
+        extra_numbers=extra_numbers(spec, settings),
+    )
+
+
+def record_source(
+    spec: RecordSpec,
+    title: str,
+    description: str,
+    prepare: Callable[[pl.LazyFrame, ExportProfile, set[str]], pl.LazyFrame] | None = None,
+) -> Source:
+    """A source declared by its typed fields: every file column found by the field's name or its other names."""
+
+    def fields(settings: Settings, profile: ExportProfile) -> list[FieldNames]:
+        declared = [
+            FieldNames(f.name, (profile.columns.get(f.name, ()), (f.name, *f.names)), f.required) for f in spec.fields
+        ]
+        measures = [FieldNames(n, (profile.columns.get(n, ()), (n,))) for n in extra_numbers(spec, settings)]
+        return declared + measures
+
+    def stage(
+        raw: pl.LazyFrame, settings: Settings, timestamps: TimestampRules, profile: ExportProfile
+    ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        return stage_records(raw, spec, record_rules(spec, settings, timestamps))
+
+    return Source(
+        name=spec.source,
+        title=title,
+        table=spec.table,
+        key=spec.key,
+        newer=spec.newer or "",
+        fields=fields,
+        prepare=prepare or (lambda rows, profile, mapped: rows),
+        stage=stage,
+        raw_contract=lambda settings: record_raw_contract(spec, extra_numbers(spec, settings)),
+        contract=lambda settings: record_contract(spec, extra_numbers(spec, settings)),
+        content=lambda settings: list(record_columns(spec, extra_numbers(spec, settings))),
+        date_fields=spec.date_fields,
+        report_unused=True,
+        personal=spec.personal,
+        personal_table=spec.personal_table,
+        description=description,
+    )
+
+
+_TITLES = {
+    "interviews": ("Interviews", "one row per answer given in an interview"),
+    "focus_group_sessions": ("Focus-group sessions", "one row per session"),
+    "focus_group_participants": ("Focus-group participants", "one row per participant of a session"),
+    "coded_excerpts": ("Coded excerpts", "one row per coded excerpt (focus groups, interviews, QDA exports)"),
+    "complaints": ("Complaint log", "one row per complaint"),
+    "supplier_scorecards": ("Supplier scorecards", "one row per supplier and period"),
+    "supplier_issues": ("Supplier-reported issues", "one row per supplier, period and issue"),
+    "orders": ("Orders", "one row per period, unit and product"),
+    "returns": ("Returns", "one row per period, unit, product and return reason"),
+    "management_expectations": ("Management's expectation estimates", "one row per manager, date and item"),
+    "self_assessments": ("Service self-assessments", "one row per assessor and date (7 statements, 1-5)"),
+}
+
+SOURCES: tuple[Source, ...] = (SURVEYS, *(record_source(spec, *_TITLES[spec.source]) for spec in RECORD_SPECS))
 SOURCES_BY_NAME = {source.name: source for source in SOURCES}

@@ -23,6 +23,8 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 from filelock import FileLock, Timeout
 
 from flows.files import atomic_write_bytes
+from transforms.staging import RECORD_SPECS
+from transforms.staging.records import personal_schema, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +88,29 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     },
 }
 
-# Tables that also hold columns named by configuration (answers: one per codebook question), of this type.
-ANSWER_TYPE = pl.Int16()
-OPEN_COLUMNS = {"responses": ANSWER_TYPE}
+# Every record source's table (transforms/staging/<source>.py), and the tables its personal data lives in.
+SCHEMAS |= {spec.table: table_schema(spec) for spec in RECORD_SPECS}
+SCHEMAS |= {spec.personal_table: personal_schema(spec) for spec in RECORD_SPECS if spec.personal_table}
+# Personal-data tables: statistics for the key only, so no personal value is copied into the log.
+PERSONAL_TABLES = {spec.personal_table for spec in RECORD_SPECS if spec.personal_table}
 
-KEYS: dict[str, tuple[str, ...]] = {
-    "responses": ("response_id",),
-    "quarantine": ("file_sha256", "source_line"),
-    "ingest_file_units": ("file_sha256", "segment", "period"),
-    "ingest_files": ("file_sha256",),
+# Tables that also hold columns named by configuration (answers: one per codebook question; supplier
+# measures), of this type.
+ANSWER_TYPE = pl.Int16()
+OPEN_COLUMNS = {"responses": ANSWER_TYPE} | {
+    spec.table: pl.Float64() for spec in RECORD_SPECS if spec.open_number_columns
 }
+
+KEYS: dict[str, tuple[str, ...]] = (
+    {
+        "responses": ("response_id",),
+        "quarantine": ("file_sha256", "source_line"),
+        "ingest_file_units": ("file_sha256", "segment", "period"),
+        "ingest_files": ("file_sha256",),
+    }
+    | {spec.table: spec.key for spec in RECORD_SPECS}
+    | {spec.personal_table: spec.key for spec in RECORD_SPECS if spec.personal_table}
+)
 # Key columns that may be null: matched with IS NOT DISTINCT FROM (small tables only: it is no hash join).
 NULLABLE_KEYS = {"ingest_file_units": ("segment", "period")}
 
@@ -195,8 +210,11 @@ class Store:
         if new_table and not self.exists():
             self.write_layout(None)  # a store born now is in this release's layout
         if new_table or not may_overlap:
+            options: dict[str, Any] = {"schema_mode": "merge"}
+            if new_table and table in PERSONAL_TABLES:
+                options["configuration"] = {"delta.dataSkippingNumIndexedCols": str(len(KEYS[table]))}
             # schema merge: a question the codebook gained becomes a new column (older rows read it as null)
-            frame.write_delta(path, mode="append", delta_write_options={"schema_mode": "merge"})
+            frame.write_delta(path, mode="append", delta_write_options=options)
             return {"inserted": frame.height, "updated": 0}
         nullable = NULLABLE_KEYS.get(table, ())
         predicate = " AND ".join(
@@ -215,6 +233,32 @@ class Store:
         assert merger is not None  # mode="merge" always returns a TableMerger
         metrics = merger.when_matched_update_all().when_not_matched_insert_all().execute()
         return {"inserted": metrics["num_target_rows_inserted"], "updated": metrics["num_target_rows_updated"]}
+
+    def delete_keys(self, table: str, keys: pl.DataFrame) -> int:
+        """Delete the rows whose natural key is among `keys` (one commit); returns how many were deleted."""
+        if keys.is_empty() or self.version(table) is None:
+            return 0
+        key = KEYS[table]
+        frame = keys.select(pl.col(k).cast(SCHEMAS[table][k]) for k in key)
+        merger = frame.write_delta(
+            str(self.table_path(table)),
+            mode="merge",
+            delta_merge_options={
+                "predicate": " AND ".join(f"(s.{k} = t.{k})" for k in key),
+                "source_alias": "s",
+                "target_alias": "t",
+            },
+        )
+        assert merger is not None
+        return int(merger.when_matched_delete().execute()["num_target_rows_deleted"])
+
+    def drop_history(self, table: str) -> list[str]:
+        """Delete every data file the table's newest version does not use, whatever its age (vacuum, no
+        retention): older versions of this table cannot be read any more. Returns the files removed."""
+        if self.version(table) is None:
+            return []
+        delta = DeltaTable(str(self.table_path(table)))
+        return list(delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False))
 
     @contextlib.contextmanager
     def run_lock(self, wait_seconds: float = 3600) -> Iterator[None]:

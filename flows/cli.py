@@ -221,12 +221,16 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 
 @app.command()
 def demo(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Write realistic demo survey exports into the inbox and run the nightly pipeline on them."""
-    from flows.demo_data import write_demo_exports
+    """Write realistic demo data of every source (survey exports, records) into the inbox; run the nightly pipeline."""
+    from flows.demo_data import write_demo_exports, write_demo_records
 
     settings = _settings(config)
     written = write_demo_exports(settings.inbox)
     err.print(f"wrote {len(written)} demo exports to {settings.source_folder('surveys')}")
+    records = write_demo_records(settings.inbox)
+    folders = ", ".join(sorted({p.parent.name for p in records}))
+    err.print(f"wrote {len(records)} demo record files to {settings.inbox} ({folders})")
+    _prefect_environment(settings)  # before Prefect is imported: it reads its settings at import
     from flows.pipeline import nightly
 
     _run_flow(
@@ -249,6 +253,7 @@ def run(
 ) -> None:
     """Run the nightly pipeline once: ingest new exports, build the reports, deliver them."""
     settings = _settings(config, needs_inbox=True)
+    _prefect_environment(settings)  # before Prefect is imported: it reads its settings at import
     from flows.pipeline import nightly
 
     _run_flow(
@@ -403,6 +408,77 @@ def serve(config: ConfigOption = None) -> None:
     except Exception as exc:  # e.g. the server refused the deployment: one line, not a traceback
         err.print(f"[bold red]serve failed[/]: {escape(f'{type(exc).__name__}: {exc}')}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
+
+
+@app.command()
+def forget(
+    customer: Annotated[str, typer.Option("--customer", help="The customer id whose personal data to delete.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be removed; remove nothing.")] = False,
+) -> None:
+    """Delete one customer's personal data (complaint names, addresses, phones) and its history.
+
+    Says what was removed and where the customer's data still is (docs/personal-data.md).
+    """
+    from flows.personal_data import forget_customer
+
+    settings = _settings(config)
+    if not customer.strip():
+        _usage_error("--customer is empty: give the customer id as in the complaint log")
+    try:
+        result = forget_customer(settings, customer, dry_run=dry_run)
+    except Exception as exc:  # another run holding the lock too long, a store that cannot be read
+        _fail(as_json, exc)
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+    else:
+        _print_forget(result, dry_run)
+
+
+def _print_forget(result: Any, dry_run: bool) -> None:
+    """`csat forget`'s summary: what was removed, what was not, and where the customer's data still is."""
+    out = Console(soft_wrap=True, highlight=False, width=WIDE)
+    who = escape(result.customer_id)
+    ids = escape(", ".join(result.complaint_ids))
+    would = "would be " if dry_run else ""
+    if result.status == "nothing_stored":
+        out.print(f"No personal data of customer {who} in the store: nothing to remove.")
+    elif result.complaint_ids:
+        out.print(
+            f"[bold]{'Would remove' if dry_run else 'Removed'}[/] the personal data of {len(result.complaint_ids)} "
+            f"complaint(s) of customer {who}: {ids}"
+        )
+        out.print(f"  fields {would}purged: {', '.join(result.fields_purged) or '(none held a value)'}")
+    else:
+        out.print(f"No current personal data for customer {who}; older versions of the contacts table {would}purged.")
+    if result.files_vacuumed:
+        out.print(
+            f"  complaint_contacts: {len(result.files_vacuumed)} data file(s) of older versions {would}vacuumed "
+            f"({escape(', '.join(result.files_vacuumed))}); its history before "
+            + ("the purge" if dry_run else "now")
+            + " can no longer be read (reports never read this table: --as-of is unaffected)"
+        )
+    if result.kept_complaints or result.kept_rows:
+        out.print("[bold]Not removed[/] (rows keeping the pseudonymous customer id; no personal-data fields):")
+        for table, rows in result.kept_rows.items():
+            which = f": {escape(', '.join(result.kept_complaints))}" if table == "complaints" else ""
+            out.print(f"  {table}: {rows} row(s) with customer_id {who}{which}")
+    if result.raw_files or result.unchecked_files:
+        out.print("[bold yellow]Still holding the customer's personal data[/] - delete or redact these yourself:")
+        for f in result.raw_files:
+            where = escape(f.path) if f.in_inbox else f"{escape(f.file)} (no longer at {escape(f.path)}: any copy)"
+            out.print(f"  {where}")
+        for path in result.unchecked_files:
+            out.print(f"  {escape(path)} (could not be read to check: look at it yourself)")
+    if result.forgotten_at:
+        out.print(
+            f"Recorded as forgotten at {result.forgotten_at}: the personal data of complaints received until then is "
+            "never stored again, even from a file that still holds it; a later complaint of this customer is "
+            "stored like any other."
+        )
+    if dry_run:
+        out.print("Dry run: nothing was removed.")
 
 
 @app.command()

@@ -144,8 +144,10 @@ def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha
     )
     frame = source.prepare(frame.lazy(), profile, set(mapping.columns)).collect()
     noted = source.noted(settings)
-    notes = [
-        f"no column for {f.field} (left blank)" for f in fields if f.field in noted and f.field not in mapping.columns
+    notes = list(table.notes) + [
+        f"no column for {f.field} ({source.blank_note})"
+        for f in fields
+        if f.field in noted and f.field not in mapping.columns
     ]
     if source.report_unused and (unused := _unused_columns(labels, mapping)):
         notes.append(unused)
@@ -403,7 +405,7 @@ def load_export(
     constant = pl.lit(0, dtype=pl.Int8).alias("_newer")
     stored = store.scan(source.table)
     stored = stored if source.newer else stored.with_columns(constant)
-    stored = stored.select(*source.key, newer, "row_hash", "source_file", "file_sha256")
+    stored = stored.select(*dict.fromkeys([*source.key, newer]), "row_hash", "source_file", "file_sha256")
     valid = valid if source.newer else valid.with_columns(constant)
     repeated = bool(valid.select(pl.struct(*source.key).is_duplicated().any()).item())
     profile = export.chosen.profile
@@ -427,6 +429,7 @@ def load_export(
     )
     overlap = _any_stored(store, source, to_write)
     if source.personal_table:
+        written = _without_forgotten(written, source, store)
         # Personal data goes to its own table, by key; rows without any of it keep no row there.
         personal = written.select(*source.key, "customer_id", *source.personal, "ingested_at")
         has_any = pl.any_horizontal(pl.col(c).is_not_null() for c in source.personal)
@@ -464,6 +467,21 @@ def load_export(
         "; ".join(export.notes) or None,
         source.name,
         export.chosen.profile.name,
+    )
+
+
+def _without_forgotten(rows: pl.DataFrame, source: Source, store: Store) -> pl.DataFrame:
+    """Personal fields blanked for customers purged by `csat forget` (their rows received until then):
+    a file still holding them, loaded again, must not bring them back."""
+    if store.version("forgotten_customers") is None:
+        return rows
+    forgotten = store.scan("forgotten_customers").collect()
+    rows = rows.join(forgotten, on="customer_id", how="left")
+    until = pl.col("forgotten_at").is_not_null()
+    if source.newer:  # a complaint received after the purge is new data, kept like any other
+        until = until & (pl.col(source.newer) <= pl.col("forgotten_at"))
+    return rows.with_columns(pl.when(until).then(None).otherwise(pl.col(c)).alias(c) for c in source.personal).drop(
+        "forgotten_at"
     )
 
 

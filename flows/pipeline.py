@@ -35,6 +35,7 @@ from flows.load_sources import FileOutcome, load_inbox
 from flows.migrations import migrate
 from flows.render import TEMPLATES_DIR, render_scorecards
 from flows.scorecard_report import (
+    READS,
     NoDataError,
     ReportFiles,
     ReportScope,
@@ -420,13 +421,18 @@ def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[Fi
         return []  # a reproduction shows the data as it was; today's inbox says nothing about it
     limits = settings.pipeline.completeness
     ledger = DeliveryLedger(settings.ledger_path)
+    # Only the sources the report reads can make it incomplete (a file outside every source folder may be one).
+    outcomes = [o for o in outcomes if o.source in READS or o.source == ""]
     this_run = pl.DataFrame(
         [{"file": o.file, "file_sha256": o.sha256, "status": o.status, "message": o.message} for o in outcomes],
         schema={"file": pl.String, "file_sha256": pl.String, "status": pl.String, "message": pl.String},
     )
     loaded_now = [o.sha256 for o in outcomes if o.status == "loaded"]
     period_files = files_of_period(
-        snapshot.ingest_files.lazy(), snapshot.file_units.lazy(), snapshot.period, loaded_now
+        snapshot.ingest_files.lazy().filter(pl.col("source").is_in(READS)),
+        snapshot.file_units.lazy(),
+        snapshot.period,
+        loaded_now,
     )
     accepted = set(ledger.accepted())
     expected = [u.name for u in settings.pipeline.units if u.expected]

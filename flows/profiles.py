@@ -51,11 +51,18 @@ class ExportProfile:
     fill_labels: bool = False  # a blank header cell continues the one to its left (SurveyMonkey's matrices)
     derive_response_id: bool = False  # no id column: time stamp + its occurrence (Google Forms)
     counter_ids: bool = False  # ids count one survey's responses (1, 2, ...): another survey reuses them
+    # A coded excerpt's id repeats once per code (Taguette: one row per highlight and tag): the
+    # excerpt id becomes '<id>/<code>' (flows/qda.py).
+    excerpt_per_code: bool = False
+    # A CSV row with fewer fields than the header is padded with empty cells, not misaligned
+    # (QualCoder writes only as many Category cells as a code has ancestors); more stays an error.
+    pad_short_rows: bool = False
     # Values of the tool's response-status column that mark no customer's response (previews, tests,
     # spam): such rows are quarantined, never counted.
     not_responses: tuple[str, ...] = ()
     title: str = ""  # the tool's name, for people
     builtin: str = "plain"  # the built-in it derives from (a tool's own numbering is not ours)
+    sheet: str | None = None  # a workbook's sheet to read (None: the first)
     source: str | None = None  # the one source whose files it reads (None: any; plain and its extensions)
 
     def describe(self) -> str:
@@ -140,6 +147,31 @@ BUILTIN: dict[str, dict[str, object]] = {
         "counter_ids": True,
         "columns": {"response_id": ("ID",), "submitted_at": ("Completion time",)},
     },
+    # Qualitative-analysis tools' exports of coded excerpts (examples/coded_excerpts/README.md).
+    "taguette": {
+        "source": "coded_excerpts",
+        "title": "Taguette (highlights CSV or XLSX)",
+        "excerpt_per_code": True,
+        "columns": {
+            "excerpt_id": ("id",),
+            "document": ("document",),
+            "themes": ("tag",),
+            "quote": ("content",),
+        },
+    },
+    "qualcoder": {
+        "source": "coded_excerpts",
+        "title": "QualCoder (coding report, CSV)",
+        "pad_short_rows": True,
+        "columns": {
+            "excerpt_id": ("Id",),
+            "document": ("Filename", "File", "File/case"),
+            "participant_id": ("Case",),
+            "themes": ("Codename",),
+            "quote": ("Coded",),
+            "coder": ("Coder",),
+        },
+    },
 }
 
 
@@ -179,6 +211,20 @@ SHAPES: tuple[tuple[str, object, str], ...] = (
         lambda h: bool(_row(h, 1)) and _row(h, 1)[0] in {"timestamp", "marca temporal", "horodateur", "zeitstempel"},
         "the first column is Timestamp (a Google Forms responses sheet)",
     ),
+    (
+        "taguette",
+        lambda h: _row(h, 1) == ["id", "document", "tag", "content"],
+        "row 1 is exactly id, document, tag, content (a Taguette highlights export)",
+    ),
+    (
+        "qualcoder",
+        lambda h: (
+            bool(_row(h, 1))
+            and _row(h, 1)[0] in {"file", "case", "file/case"}
+            and {"coder", "coded", "id", "codename", "coded_memo"} <= set(_row(h, 1))
+        ),
+        "row 1 starts with File or Case and has Coder, Coded, Id, Codename and Coded_Memo (a QualCoder coding report)",
+    ),
 )
 
 
@@ -193,6 +239,7 @@ def _overrides(profile: Profile) -> dict[str, object]:
         "timezone": profile.timezone,
         "mode": profile.mode,
         "id_prefix": profile.id_prefix,
+        "sheet": profile.sheet,
     }
     return {k: v for k, v in values.items() if v is not None}
 

@@ -25,7 +25,7 @@ import polars as pl
 
 from flows.profiles import ExportProfile
 
-SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet", ".qdpx")
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_ROWS = 3  # rows read to recognise a tool's export by its shape
 
@@ -48,6 +48,7 @@ class RawTable:
     encoding: str | None = None
     encoding_reason: str | None = None  # why this encoding (byte-order mark, valid UTF-8, detected, configured)
     delimiter: str | None = None
+    notes: tuple[str, ...] = ()  # how it was read, worth telling (a workbook's other sheets)
 
 
 # --- decoding ---------------------------------------------------------------------------
@@ -445,8 +446,10 @@ def read_csv_table(path: Path, data: bytes, profile: ExportProfile, *, head_line
     shapes = record_shapes(lines, delimiter)
     frame = _parse_csv(path, utf8, delimiter, shapes, profile.header_rows)
     width = frame.width
+    # polars pads a short row with nulls; a profile that expects short rows keeps them (pad_short_rows).
+    misaligned = (pl.col("fields") > width) if profile.pad_short_rows else (pl.col("fields") != width)
     shape_error = (
-        pl.when(pl.col("fields") != width)
+        pl.when(misaligned)
         .then(
             pl.format(
                 "expected {} fields separated by '{}' but found {}",
@@ -499,11 +502,21 @@ def read_xlsx_table(path: Path, data: bytes, profile: ExportProfile) -> RawTable
     import fastexcel  # only workbooks pay for its import
 
     try:
-        sheet = fastexcel.read_excel(data).load_sheet(0, header_row=None, dtypes="string")
-        frame = sheet.to_polars()
+        workbook = fastexcel.read_excel(data)
+        names = list(workbook.sheet_names)
     except Exception as exc:  # fastexcel raises its own error types for every kind of damage
         # Its messages may quote cells (customer text): keep the kind only.
         raise UnreadableExport(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
+    wanted = profile.sheet or (names[0] if names else None)
+    if wanted not in names:
+        shown = ", ".join(repr(n[:40]) for n in names[:10])
+        raise UnreadableExport(
+            f"{path.name}: the workbook has no sheet {wanted!r} (profile {profile.name}: sheet); it has {shown}"
+        )
+    try:
+        frame = workbook.load_sheet(wanted, header_row=None, dtypes="string").to_polars()
+    except Exception as exc:
+        raise UnreadableExport(f"{path.name}: sheet {wanted!r} is not readable ({type(exc).__name__})") from None
     frame = _all_strings(frame)
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
     frame = frame.with_columns(
@@ -512,7 +525,10 @@ def read_xlsx_table(path: Path, data: bytes, profile: ExportProfile) -> RawTable
         blank=pl.all_horizontal(pl.col(c).fill_null("").str.strip_chars() == "" for c in frame.columns),
     )
     header, rows = _split_header(frame, profile.header_rows, path)
-    return RawTable(header, rows, "xlsx")
+    # Several sheets: one is read, and the file's notes say which and which not (nothing is skipped silently).
+    others = [n for n in names if n != wanted]
+    notes = (f"sheet {wanted!r} read; not read: {', '.join(repr(n[:40]) for n in others)}",) if others else ()
+    return RawTable(header, rows, "xlsx", notes=notes)
 
 
 def read_json_table(path: Path, data: bytes, *, lines: bool) -> RawTable:
@@ -598,6 +614,10 @@ def read_table(path: Path, data: bytes, profile: ExportProfile, *, head_lines: i
             return read_csv_table(path, data, profile, head_lines=head_lines)
         if suffix == ".xlsx":
             return read_xlsx_table(path, data, profile)
+        if suffix == ".qdpx":  # a REFI-QDA project: one row per coded text selection
+            from flows.qda import read_qdpx_table
+
+            return read_qdpx_table(path, data, head_only=head_lines is not None)
         if profile.header_rows != 1:
             raise UnreadableExport(
                 f"profile {profile.name} expects {profile.header_rows} header rows, but a {suffix} file has "

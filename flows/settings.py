@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -287,6 +287,7 @@ class Profile(_Strict):
     timezone: str | None = None  # zone of timestamps written without an offset
     mode: Literal["online", "paper", "phone", "in_person"] | None = None  # for files without a mode column
     id_prefix: str | None = Field(default=None, max_length=40)  # keeps ids of different tools apart
+    sheet: str | None = Field(default=None, max_length=100)  # a workbook's sheet to read (default: the first)
     # Our field (response_id, submitted_at, ..., or a question id) -> header(s), tried before `columns`.
     columns: dict[str, ColumnNames] = {}
 
@@ -514,7 +515,7 @@ class Settings:
     config_dir: Path
     pipeline: Pipeline
     codebook: Codebook
-    coding_frame: CodingFrame = CodingFrame()
+    coding_frame: CodingFrame = field(default_factory=CodingFrame)
 
     def path(self, relative: Path) -> Path:
         return relative if relative.is_absolute() else (self.root / relative)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from flows.profiles import BASE_FIELDS, STATUS_FIELD, ExportProfile, FieldNames
+from flows.qda import prepare_coded_excerpts
 from flows.settings import Codebook, Settings
 from transforms.contracts import dy
 from transforms.staging import RECORD_SPECS
@@ -51,6 +52,7 @@ class Source:
     date_fields: tuple[str, ...] = ("submitted_at",)  # read with the file's date order (the first: time zone)
     # Optional fields whose missing column is worth a note ("answers left blank"), by settings.
     noted: Callable[[Settings], set[str]] = lambda settings: set()
+    blank_note: str = "left blank"
     report_unused: bool = False  # columns the file has but no field takes are listed in the file's notes
     personal: tuple[str, ...] = ()  # fields kept out of `table`, in `personal_table` by key
     personal_table: str | None = None
@@ -179,7 +181,10 @@ SURVEYS = Source(
     raw_contract=survey_raw_contract,
     contract=survey_contract,
     content=survey_content,
-    noted=lambda settings: {q.id for q in settings.codebook.questions},
+    # A missing column of a question the scorecard reads is worth a note; expectation and importance
+    # items are asked in some surveys only.
+    noted=lambda settings: {q.id for q in settings.codebook.questions if q.kind in ("overall", "nps", "attribute")},
+    blank_note="answers left blank",
     description="one row per survey response",
 )
 
@@ -279,5 +284,13 @@ _TITLES = {
     "self_assessments": ("Service self-assessments", "one row per assessor and date (7 statements, 1-5)"),
 }
 
-SOURCES: tuple[Source, ...] = (SURVEYS, *(record_source(spec, *_TITLES[spec.source]) for spec in RECORD_SPECS))
+SOURCES: tuple[Source, ...] = (
+    SURVEYS,
+    *(
+        record_source(
+            spec, *_TITLES[spec.source], prepare=prepare_coded_excerpts if spec.source == "coded_excerpts" else None
+        )
+        for spec in RECORD_SPECS
+    ),
+)
 SOURCES_BY_NAME = {source.name: source for source in SOURCES}

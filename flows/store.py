@@ -91,6 +91,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 # Every record source's table (transforms/staging/<source>.py), and the tables its personal data lives in.
 SCHEMAS |= {spec.table: table_schema(spec) for spec in RECORD_SPECS}
 SCHEMAS |= {spec.personal_table: personal_schema(spec) for spec in RECORD_SPECS if spec.personal_table}
+# Customers whose personal data was purged (`csat forget`): what was received before is never stored again.
+SCHEMAS["forgotten_customers"] = {"customer_id": pl.String(), "forgotten_at": UTC_TIME}
 # Personal-data tables: statistics for the key only, so no personal value is copied into the log.
 PERSONAL_TABLES = {spec.personal_table for spec in RECORD_SPECS if spec.personal_table}
 
@@ -107,6 +109,7 @@ KEYS: dict[str, tuple[str, ...]] = (
         "quarantine": ("file_sha256", "source_line"),
         "ingest_file_units": ("file_sha256", "segment", "period"),
         "ingest_files": ("file_sha256",),
+        "forgotten_customers": ("customer_id",),
     }
     | {spec.table: spec.key for spec in RECORD_SPECS}
     | {spec.personal_table: spec.key for spec in RECORD_SPECS if spec.personal_table}
@@ -252,13 +255,36 @@ class Store:
         assert merger is not None
         return int(merger.when_matched_delete().execute()["num_target_rows_deleted"])
 
-    def drop_history(self, table: str) -> list[str]:
-        """Delete every data file the table's newest version does not use, whatever its age (vacuum, no
-        retention): older versions of this table cannot be read any more. Returns the files removed."""
-        if self.version(table) is None:
+    def current_files(self, table: str) -> set[Path] | None:
+        """The data files the table's newest version reads; None if the table does not exist."""
+        try:
+            uris = DeltaTable(str(self.table_path(table))).file_uris()
+        except (TableNotFoundError, DeltaError):
+            return None
+        return {Path(uri.removeprefix("file://")).resolve() for uri in uris}
+
+    def stale_files(self, table: str) -> list[Path]:
+        """Data files on disk that the newest version does not read: only older versions need them."""
+        current = self.current_files(table)
+        folder = self.table_path(table)
+        if current is None or not folder.is_dir():
             return []
-        delta = DeltaTable(str(self.table_path(table)))
-        return list(delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False))
+        on_disk = {p.resolve() for p in folder.rglob("*.parquet") if "_delta_log" not in p.parts}
+        return sorted(on_disk - current)
+
+    def drop_history(self, table: str) -> list[Path]:
+        """Delete every data file the table's newest version does not use, whatever its age (vacuum, no
+        retention): older versions of this table cannot be read any more. Returns the files removed
+        (none, and no commit, when there were none)."""
+        stale = self.stale_files(table)
+        if not stale:
+            return []
+        DeltaTable(str(self.table_path(table))).vacuum(
+            retention_hours=0, enforce_retention_duration=False, dry_run=False
+        )
+        if left := [p for p in stale if p.exists()]:  # never report a purge that did not happen
+            raise RuntimeError(f"{table}: {len(left)} data file(s) of older versions remain after the vacuum")
+        return stale
 
     @contextlib.contextmanager
     def run_lock(self, wait_seconds: float = 3600) -> Iterator[None]:

@@ -26,7 +26,7 @@ COMPLAINTS = RecordSpec(
         Field("channel", "choice", True, ", ".join(COMPLAINT_CHANNELS), ("received via", "contact channel")),
         Field("segment", "unit", True, "the business unit it concerns", ("unit", "branch", "business unit")),
         Field("category", "theme", True, "its nature, one theme code of the coding frame", ("nature code", "type")),
-        Field("nature", "text", False, "the complaint in words", ("description", "complaint")),
+        Field("nature", "text", False, "the complaint in words", ("description",)),
         Field("agreed_solution", "text", False, "the solution agreed with the customer", ("solution",)),
         Field("solved_at_once", "bool", False, "yes when solved on the spot", ("solved immediately",)),
         Field("promised_at", "datetime", False, "when the solution was promised for", ("promised",)),

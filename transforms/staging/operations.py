@@ -19,12 +19,12 @@ ORDERS = RecordSpec(
 RETURNS = RecordSpec(
     source="returns",
     table="returns",
-    key=("period_start", "period_months", "segment", "product", "reason"),
+    key=("period_start", "period_months", "segment", "product", "return_reason"),
     fields=(
         _PERIOD,
         _UNIT,
         _PRODUCT,
-        Field("reason", "theme", True, "return reason, one theme code of the coding frame", ("return reason",)),
+        Field("return_reason", "theme", True, "one theme code of the coding frame", ("reason", "return reason")),
         Field("returns", "int", True, "items returned for this reason", ("count",), low=0),
     ),
     period_from="period",

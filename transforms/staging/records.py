@@ -216,23 +216,20 @@ def _period_required(spec: RecordSpec) -> bool:
 
 
 def _dy_column(dtype: pl.DataType, *, nullable: bool, key: bool, low: float | None, high: float | None) -> dy.Column:
-    if dtype == pl.String():
-        return dy.String(nullable=nullable, primary_key=key)
-    if dtype == pl.Date():
-        return dy.Date(nullable=nullable, primary_key=key)
-    if dtype == UTC_TIME:
-        return dy.Datetime(nullable=nullable, time_zone="UTC", time_unit="us", primary_key=key)
-    if dtype == pl.Int64():
-        return dy.Int64(nullable=nullable, primary_key=key, min=low, max=high)
-    if dtype == pl.Int16():
-        return dy.Int16(nullable=nullable, primary_key=key)
-    if dtype == pl.Int8():
-        return dy.Int8(nullable=nullable, primary_key=key, min=1, max=12)
-    if dtype == pl.Float64():
-        return dy.Float64(nullable=nullable, min=low, max=high)
-    if dtype == pl.Boolean():
-        return dy.Bool(nullable=nullable)
-    return dy.List(dy.String(nullable=False), nullable=nullable)
+    """The dataframely column checking a stored type: nullability, key, bounds."""
+    common = {"nullable": nullable, "primary_key": key}
+    columns: dict[pl.DataType, Callable[[], dy.Column]] = {
+        pl.String(): lambda: dy.String(**common),
+        pl.Date(): lambda: dy.Date(**common),
+        UTC_TIME: lambda: dy.Datetime(time_zone="UTC", time_unit="us", **common),
+        pl.Int64(): lambda: dy.Int64(min=low, max=high, **common),
+        pl.Int16(): lambda: dy.Int16(**common),
+        pl.Int8(): lambda: dy.Int8(min=1, max=12, **common),  # period_months
+        pl.Float64(): lambda: dy.Float64(min=low, max=high, nullable=nullable),
+        pl.Boolean(): lambda: dy.Bool(nullable=nullable),
+        pl.List(pl.String()): lambda: dy.List(dy.String(nullable=False), nullable=nullable),
+    }
+    return columns[dtype]()
 
 
 def _camel(name: str) -> str:
@@ -296,82 +293,100 @@ def _year_of(day: pl.Expr, start_month: int) -> pl.Expr:
     return pl.format("FY{}", day.dt.year() + (day.dt.month() >= start_month).cast(pl.Int32))
 
 
+def _as_id(raw: pl.Expr) -> pl.Expr:
+    return pl.when(raw.str.contains(_CONTROL) | (raw.str.len_chars() > 200)).then(None).otherwise(raw)
+
+
+def _as_whole(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    number = _number(raw)
+    return pl.when(number == number.round(0)).then(number).cast(dtype, strict=False)
+
+
+def _as_bool(raw: pl.Expr) -> pl.Expr:
+    folded = raw.str.to_lowercase()
+    return pl.when(folded.is_in(_YES)).then(True).when(folded.is_in(_NO)).then(False)
+
+
+def _as_label(raw: pl.Expr, labels: Mapping[str, str]) -> pl.Expr:
+    """A label (matched ignoring case) as the value it names; null when it names none."""
+    return raw.str.to_lowercase().replace_strict(dict(labels), default=None, return_dtype=pl.String)
+
+
+def _as_unit(raw: pl.Expr, units: Mapping[str, str]) -> pl.Expr:
+    """Exact spellings first, so units whose names differ only in case stay apart (Settings.unit_labels)."""
+    return pl.coalesce(raw.replace_strict(dict(units), default=None, return_dtype=pl.String), _as_label(raw, units))
+
+
+def _as_question(f: Field, raw: pl.Expr, rules: RecordRules) -> pl.Expr:
+    mapped = _as_label(raw, rules.questions)
+    if f.question_kinds:
+        allowed = [q for q, k in rules.question_kinds.items() if k in f.question_kinds]
+        mapped = pl.when(mapped.is_in(allowed)).then(mapped)
+    if f.kind == "question":
+        return mapped
+    # A topic not in the codebook is an open question, named as written (an id's rules).
+    return pl.coalesce(mapped, _as_id(raw))
+
+
+def _as_codes(f: Field, raw: pl.Expr, themes: Mapping[str, str]) -> list[pl.Expr]:
+    """Theme codes, ';'-separated, each a code or label of the frame -> their codes in order, once each;
+    null if any is unknown (`{name}__unknown`: the first unknown one, for the reason)."""
+    parts = (
+        raw.str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != ""))
+    )
+    lookup = dict(themes)
+    codes = parts.list.eval(pl.element().str.to_lowercase().replace_strict(lookup, default=None))
+    typed = pl.when(codes.list.eval(pl.element().is_not_null()).list.all()).then(codes.list.unique(maintain_order=True))
+    unknown = parts.list.eval(
+        pl.when(pl.element().str.to_lowercase().replace_strict(lookup, default=None).is_null()).then(pl.element())
+    )
+    return [
+        typed.alias(f"{f.name}__t"),
+        (raw.is_null() | typed.is_not_null()).alias(f"{f.name}__ok"),
+        unknown.list.drop_nulls().list.first().alias(f"{f.name}__unknown"),
+    ]
+
+
+def _typed_value(f: Field, raw: pl.Expr, rules: RecordRules) -> pl.Expr:
+    """The field's value typed by its kind; null when blank or not readable as that kind."""
+    readers: dict[str, pl.Expr] = {  # cheap to build: only the field's own is evaluated
+        "text": raw,
+        "personal": raw,
+        "id": _as_id(raw),
+        "int": _as_whole(raw, pl.Int64()),
+        "rating": _as_whole(raw, pl.Int16()),
+        "number": _number(raw),
+        "choice": _as_label(raw, rules.choices.get(f.name, {})),
+        "bool": _as_bool(raw),
+        "unit": _as_unit(raw, rules.unit_labels),
+        "question": _as_question(f, raw, rules),
+        "topic": _as_question(f, raw, rules),
+        "theme": _as_label(raw, rules.themes),
+        "currency": pl.when(raw.str.contains(r"^[A-Za-z]{3}$")).then(raw.str.to_uppercase()),
+        "language": pl.when(raw.str.contains(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")).then(
+            raw.str.replace("_", "-", literal=True).str.to_lowercase()
+        ),
+        # parsed by with_timestamp before staging types the row (`{name}__utc`); a date is the local day
+        "datetime": pl.col(f"{f.name}__utc"),
+        "date": pl.col(f"{f.name}__utc").dt.convert_time_zone(rules.timestamps.source_timezone).dt.date(),
+    }
+    return readers[f.kind]
+
+
 def _typed(f: Field, rules: RecordRules) -> list[pl.Expr]:
     """`{name}__t`: the typed value (null when blank or unreadable); `{name}__ok`: readable or blank."""
     raw = _text(f.name)
-    t = f"{f.name}__t"
-    kind = f.kind
-    if kind in ("text", "personal"):
-        typed = raw
-    elif kind == "id":
-        typed = pl.when(raw.str.contains(_CONTROL) | (raw.str.len_chars() > 200)).then(None).otherwise(raw)
-    elif kind in ("int", "rating"):
-        number = _number(raw)
-        typed = pl.when(number == number.round(0)).then(number).cast(KIND_TYPES[kind], strict=False)
-    elif kind == "number":
-        typed = _number(raw)
-    elif kind == "choice":
-        labels = rules.choices.get(f.name, {})
-        typed = raw.str.to_lowercase().replace_strict(dict(labels), default=None, return_dtype=pl.String)
-    elif kind == "bool":
-        folded = raw.str.to_lowercase()
-        typed = pl.when(folded.is_in(_YES)).then(True).when(folded.is_in(_NO)).then(False)
-    elif kind == "unit":
-        units = dict(rules.unit_labels)
-        typed = pl.coalesce(
-            raw.replace_strict(units, default=None, return_dtype=pl.String),
-            raw.str.to_lowercase().replace_strict(units, default=None, return_dtype=pl.String),
-        )
-    elif kind in ("question", "topic"):
-        mapped = raw.str.to_lowercase().replace_strict(dict(rules.questions), default=None, return_dtype=pl.String)
-        if f.question_kinds:
-            allowed = [q for q, k in rules.question_kinds.items() if k in f.question_kinds]
-            mapped = pl.when(mapped.is_in(allowed)).then(mapped)
-        # A topic not in the codebook is an open question, named as written (an id's rules).
-        open_question = pl.when(~raw.str.contains(_CONTROL) & (raw.str.len_chars() <= 200)).then(raw)
-        typed = mapped if kind == "question" else pl.coalesce(mapped, open_question)
-    elif kind == "theme":
-        typed = raw.str.to_lowercase().replace_strict(dict(rules.themes), default=None, return_dtype=pl.String)
-    elif kind == "codes":
-        themes = dict(rules.themes)
-        parts = (
-            raw.str.split(";")
-            .list.eval(pl.element().str.strip_chars())
-            .list.eval(pl.element().filter(pl.element() != ""))
-        )
-        codes = parts.list.eval(pl.element().str.to_lowercase().replace_strict(themes, default=None))
-        known = codes.list.eval(pl.element().is_not_null()).list.all()
-        typed = pl.when(known).then(codes.list.unique(maintain_order=True))
-        return [
-            typed.alias(t),
-            (raw.is_null() | typed.is_not_null()).alias(f"{f.name}__ok"),
-            # the first code not in the frame, for the reason
-            parts.list.eval(
-                pl.when(pl.element().str.to_lowercase().replace_strict(themes, default=None).is_null()).then(
-                    pl.element()
-                )
-            )
-            .list.drop_nulls()
-            .list.first()
-            .alias(f"{f.name}__unknown"),
-        ]
-    elif kind == "currency":
-        typed = pl.when(raw.str.contains(r"^[A-Za-z]{3}$")).then(raw.str.to_uppercase())
-    elif kind == "language":
-        typed = pl.when(raw.str.contains(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")).then(
-            raw.str.replace("_", "-", literal=True).str.to_lowercase()
-        )
-    elif kind == "period":
+    if f.kind == "codes":
+        return _as_codes(f, raw, rules.themes)
+    if f.kind == "period":
         start, months = _period_start(raw)
         return [
             start.alias("period_start"),
             months.alias("period_months"),
             (raw.is_null() | start.is_not_null()).alias(f"{f.name}__ok"),
         ]
-    else:  # date, datetime: parsed by with_timestamp before (`{name}__utc`)
-        utc = pl.col(f"{f.name}__utc")
-        typed = utc.dt.convert_time_zone(rules.timestamps.source_timezone).dt.date() if kind == "date" else utc
-    return [typed.alias(t), (raw.is_null() | typed.is_not_null()).alias(f"{f.name}__ok")]
+    typed = _typed_value(f, raw, rules)
+    return [typed.alias(f"{f.name}__t"), (raw.is_null() | typed.is_not_null()).alias(f"{f.name}__ok")]
 
 
 def _bounded(f: Field, spec: RecordSpec, rules: RecordRules) -> pl.Expr | None:
@@ -446,7 +461,7 @@ def stage_records(raw: pl.LazyFrame, spec: RecordSpec, rules: RecordRules) -> tu
         if f.kind == "choice":
             values = sorted(set(rules.choices.get(f.name, {}).values()))
             expected = f"one of: {', '.join(values)}"
-        if f.kind == "date" or f.kind == "datetime":
+        if f.kind in ("date", "datetime"):
             expected = f"{expected}, e.g. {rules.timestamps.example()}"
         unknown = pl.col(f"{f.name}__unknown") if f.kind == "codes" else _text(f.name)
         tests.append((readable, pl.format(f"{f.name}: {{}} is not {expected}", _shown(f, unknown))))
@@ -476,10 +491,17 @@ def stage_records(raw: pl.LazyFrame, spec: RecordSpec, rules: RecordRules) -> tu
         period.alias("period"),
         *LINEAGE_COLUMNS,
     )
-    reason = pl.concat_str(
-        [pl.when(~pl.col(f"__test{i}")).then(text) for i, (_, text) in enumerate(tests)],
-        separator="; ",
-        ignore_nulls=True,
+    # A row that does not fit the header has its cells under the wrong fields: its shape is the one reason.
+    reason = (
+        pl.when(pl.col("shape_error").is_not_null())
+        .then(pl.col("shape_error"))
+        .otherwise(
+            pl.concat_str(
+                [pl.when(~pl.col(f"__test{i}")).then(text) for i, (_, text) in enumerate(tests)],
+                separator="; ",
+                ignore_nulls=True,
+            )
+        )
     )
     invalid = checked.filter(~pl.col("valid_row")).select(
         segment.alias("segment"), period.alias("period"), *LINEAGE_COLUMNS, reason.alias("reason")

@@ -45,6 +45,7 @@ def write_project(root: Path) -> None:
     pipeline = yaml.safe_load(pipeline_file.read_text(encoding="utf-8"))
     pipeline["columns"]["questions"] = {f"q{i}": f"Q{i}" for i in range(1, 11)}
     pipeline["intake"]["settle_seconds"] = 0
+    pipeline.pop("management", None)  # its service standards name the shipped codebook's dimensions
     pipeline_file.write_text(yaml.safe_dump(pipeline, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 

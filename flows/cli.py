@@ -147,6 +147,8 @@ def _print_summary(result: dict[str, Any]) -> None:
     out.print(_files_table(result))
     for issue in result["issues"]:
         out.print(f"[bold red]Incomplete[/] {escape(issue)}")
+    for problem in result.get("attention", []):
+        out.print(f"[bold yellow]Attention[/] {escape(problem)} (no report reads this source yet; the owner is told)")
     for r in result["reports"]:
         if "skipped" in r:
             out.print(f"[bold]Skipped[/] {escape(r['skipped'])}")

@@ -217,6 +217,25 @@ def incomplete_notice(
     return f"[csat] INCOMPLETE DATA: run {run} - {len(issues)} problem(s)", "\n".join(lines)
 
 
+def intake_notice(run: str, problems: Sequence[str]) -> tuple[str, str]:
+    """(subject, body): files of sources that no report reads yet were rejected or mostly quarantined.
+    Nothing was held; the rows are missing from the store until the files are fixed. Sent once per set."""
+    lines = [
+        f"The csat run {run} could not load some input files (or most of their rows). No report reads",
+        "these sources yet, so nothing was held, but their rows are missing from the store:",
+        "",
+        *(f"- {problem}" for problem in problems),
+        "",
+        "What to do: run `csat validate FILE` on each to see every line and the form expected; fix the file",
+        "(or config/pipeline.yaml, config/coding_frame.yaml) and drop the corrected file into its folder.",
+        "",
+        "You get this once for this set of findings; the run summary lists them every night.",
+        "",
+        FOOTER,
+    ]
+    return f"[csat] INPUT FILES NEED ATTENTION: run {run} - {len(problems)} file(s)", "\n".join(lines)
+
+
 def failed_alert(run: str, flow: str, error: str, when: datetime) -> tuple[str, str]:
     """(subject, body) telling the owner that a run failed."""
     lines = [

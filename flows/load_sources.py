@@ -151,6 +151,7 @@ def read_export(path: Path, data: bytes, settings: Settings, source: Source, sha
     ]
     if source.report_unused and (unused := _unused_columns(labels, mapping)):
         notes.append(unused)
+    notes += source.file_notes(frame, table.format)
     dates = source.date_fields
     zone = labels.time_zones.get(mapping.columns.get(dates[0], -1)) if dates else None
     if zone is not None and not _known_zone(zone):
@@ -300,6 +301,8 @@ def check_ids_not_stored_bare(export: RawExport, store: Store) -> None:
     """A tool's ids are stored with its prefix ('limesurvey:12'); the same ids stored bare were loaded
     before export profiles existed (as our own format). Loading both would count each response twice."""
     prefix = export.chosen.profile.id_prefix
+    if export.source.name != "surveys":  # only survey ids take a profile's prefix (flows/sources.py)
+        return
     key = export.source.key[0]
     if not prefix or store.version(export.source.table) is None:
         return
@@ -427,17 +430,10 @@ def load_export(
     written = to_write.drop("decision", "reason", "file_order", "_newer", strict=False).with_columns(
         ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC"))
     )
-    overlap = _any_stored(store, source, to_write)
     if source.personal_table:
-        written = _without_forgotten(written, source, store)
-        # Personal data goes to its own table, by key; rows without any of it keep no row there.
-        personal = written.select(*source.key, "customer_id", *source.personal, "ingested_at")
-        has_any = pl.any_horizontal(pl.col(c).is_not_null() for c in source.personal)
-        store.upsert(source.personal_table, personal.filter(has_any), may_overlap=overlap)
-        if overlap:  # an update that no longer carries personal data removes what was kept
-            store.delete_keys(source.personal_table, personal.filter(~has_any).select(*source.key))
+        _write_personal(decided, source, store, now)
         written = written.drop(*source.personal)
-    store.upsert(source.table, written, may_overlap=overlap)
+    store.upsert(source.table, written, may_overlap=_any_stored(store, source, to_write))
     duplicates = decided.filter(pl.col("decision") == "duplicate")
     quarantined = pl.concat(
         [
@@ -470,6 +466,30 @@ def load_export(
     )
 
 
+def _write_personal(decided: pl.DataFrame, source: Source, store: Store, now: datetime) -> None:
+    """Personal data goes to its own table, by key, from every row loaded (new, updated or unchanged in the
+    source's table: a changed phone number alone is no change of the record, whose hash leaves it out).
+    A record loaded without any of it keeps no row there. Always merged: idempotent after a killed run.
+    The table keeps no older versions: what was replaced or deleted is removed from disk at once."""
+    table = source.personal_table
+    assert table is not None
+    loaded = decided.filter(pl.col("decision").is_in(LOADED))
+    personal = _without_forgotten(loaded, source, store).select(
+        *source.key, "customer_id", *source.personal, ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC"))
+    )
+    has_any = pl.any_horizontal(pl.col(c).is_not_null() for c in source.personal)
+    exists = store.version(table) is not None
+    kept = personal.filter(has_any)
+    if exists:  # rows stored as they are now are not written again
+        same = [*source.key, "customer_id", *source.personal]
+        kept = kept.join(store.scan(table).select(same).collect(), on=same, how="anti", nulls_equal=True)
+    store.upsert(table, kept, may_overlap=exists)
+    if exists:
+        store.delete_keys(table, personal.filter(~has_any).select(*source.key))
+    # Personal data keeps no history: a changed address or a deleted row is gone from disk at once.
+    store.drop_history(table)
+
+
 def _without_forgotten(rows: pl.DataFrame, source: Source, store: Store) -> pl.DataFrame:
     """Personal fields blanked for customers purged by `csat forget` (their rows received until then):
     a file still holding them, loaded again, must not bring them back."""
@@ -478,8 +498,8 @@ def _without_forgotten(rows: pl.DataFrame, source: Source, store: Store) -> pl.D
     forgotten = store.scan("forgotten_customers").collect()
     rows = rows.join(forgotten, on="customer_id", how="left")
     until = pl.col("forgotten_at").is_not_null()
-    if source.newer:  # a complaint received after the purge is new data, kept like any other
-        until = until & (pl.col(source.newer) <= pl.col("forgotten_at"))
+    if source.dated_by:  # a complaint received after the purge is new data, kept like any other
+        until = until & (pl.col(source.dated_by) <= pl.col("forgotten_at"))
     return rows.with_columns(pl.when(until).then(None).otherwise(pl.col(c)).alias(c) for c in source.personal).drop(
         "forgotten_at"
     )

@@ -25,7 +25,6 @@ import polars as pl
 
 from flows.inbox import READY_SUFFIX
 from flows.load_sources import read_export
-from flows.readers import UnreadableExport
 from flows.settings import Settings
 from flows.sources import SOURCES_BY_NAME
 from flows.store import PERSONAL_TABLES, SCHEMAS, Store
@@ -171,7 +170,7 @@ def _raw_files(settings: Settings, customer_id: str, complaints: pl.DataFrame) -
             continue
         try:
             export = read_export(path, path.read_bytes(), settings, source)
-        except (UnreadableExport, OSError):
+        except Exception:
             unchecked.append(str(path))
             continue
         theirs = pl.col("customer_id").str.strip_chars() == customer_id

@@ -93,6 +93,8 @@ class RunSummary:
     period: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)  # what the completeness gate found
+    # Rejected or mostly quarantined files of sources no report reads yet: they hold nothing, but are told.
+    attention: list[str] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
     outdated: list[dict[str, Any]] = field(default_factory=list)  # recipients holding a version not corrected
@@ -373,6 +375,7 @@ def _produce(settings: Settings, store: Store, summary: RunSummary, request: Run
     start_importing_statistics()
     outcomes = ingest_inbox(settings, store)
     summary.files = [asdict(o) for o in outcomes]
+    _tell_about_other_sources(settings, summary, outcomes, dry_run=request.dry_run)
     report_scopes = [report_scope(settings, name) for name in request.scopes]
     single = report_scopes[0].unit_filter if len(report_scopes) == 1 else None
     snapshot = read_store(settings, store, request.period, single, request.as_of)
@@ -446,6 +449,40 @@ def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[Fi
         limits.max_volume_drop,
         settings.pipeline.report.min_n,
     )
+
+
+def _tell_about_other_sources(
+    settings: Settings, summary: RunSummary, outcomes: list[FileOutcome], *, dry_run: bool
+) -> None:
+    """Files of sources no report reads yet cannot hold a report, but a rejected one or one mostly
+    quarantined is never silent: listed in the summary and logged every run, the owner told once per set."""
+    limit = settings.pipeline.completeness.max_quarantine_share
+    problems = [
+        f"{o.source}/{o.file}: rejected - {o.message}"
+        if o.status == "rejected"
+        else f"{o.source}/{o.file}: {o.rows_quarantined:,} of {o.rows_read:,} rows quarantined (over {limit:.0%})"
+        for o in outcomes
+        if o.source not in (*READS, "")
+        and (o.status == "rejected" or (o.status == "loaded" and o.rows_quarantined > limit * o.rows_read))
+    ]
+    summary.attention = problems
+    if not problems:
+        return
+    get_run_logger().warning("input files of other sources need attention: %s", "; ".join(problems))
+    if dry_run:
+        return
+    ledger = DeliveryLedger(settings.ledger_path)
+    # Each finding is told once: a file rejected night after night is one email, not one a night.
+    keys = {p: "intake:" + hashlib.sha256(p.encode()).hexdigest()[:16] for p in problems}
+    untold = [p for p in problems if not ledger.alerted(keys[p])]
+    if not untold:
+        return
+    findings = hashlib.sha256("\n".join(sorted(untold)).encode()).hexdigest()[:16]
+    subject, body = email_text.intake_notice(summary.run, untold)
+    alert = send_alert(f"intake:{findings}", subject, body, settings.pipeline.delivery, settings.outbox, ledger)
+    for problem in untold:
+        ledger.record_alert(keys[problem], alert.message_id)
+    summary.alerts.append(_alert_entry("intake", alert))
 
 
 def _report_email(settings: Settings, built: BuiltReport) -> ReportEmail:
@@ -589,6 +626,7 @@ def summary_markdown(result: dict[str, Any]) -> str:
         or "| | (no new files) | | | | | |"
     )
     issues = "\n".join(f"- {i}" for i in result["issues"]) or "- none"
+    attention = "\n".join(f"- {a}" for a in result["attention"]) or "- none"
     emails = (
         "\n".join(f"| {e['report']} | {e['recipient']} | {e['kind']} | {e['status']} |" for e in result["emails"])
         or "| (none) | | | |"
@@ -603,7 +641,8 @@ def summary_markdown(result: dict[str, Any]) -> str:
         f"# csat run {result['run']}: {result['status']}{' (dry run)' if result['dry_run'] else ''}\n\n"
         f"{error}Period: {result['period']}\n\n"
         "| source | file | profile | status | read | loaded | quarantined |\n|---|---|---|---|---|---|---|\n"
-        f"{rows}\n\n## Completeness\n{issues}\n\n## Reports\n{reports}\n\n"
+        f"{rows}\n\n## Completeness\n{issues}\n\n## Other sources' files needing attention\n{attention}\n\n"
+        f"## Reports\n{reports}\n\n"
         f"## Emails\n| report | recipient | kind | status |\n|---|---|---|---|\n{emails}\n\n"
         f"## Holding an outdated report\n{outdated}\n"
     )

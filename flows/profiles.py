@@ -328,9 +328,9 @@ def profile_by_shape(
     for name, test, why in SHAPES:
         if profiles[name].source == source and test(header):  # type: ignore[operator]
             return ChosenProfile(profiles[name], why)
+    columns = "columns in config/pipeline.yaml" if source == "surveys" else "the field names of docs/sources.md"
     return ChosenProfile(
-        profiles["plain"],
-        "no profile's file pattern or tool shape matched: our own format (columns in config/pipeline.yaml)",
+        profiles["plain"], f"no profile's file pattern or tool shape matched: our own format ({columns})"
     )
 
 

@@ -26,7 +26,9 @@ from pydantic import (
 )
 
 from transforms.scopes import COMPANY
+from transforms.staging import RECORD_SPECS
 from transforms.staging.columns import LINEAGE_COLUMNS, RANKING_COLUMNS, STAGING_COLUMNS
+from transforms.staging.records import output_columns, table_schema
 
 PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
@@ -171,7 +173,10 @@ class CodingFrame(_Strict):
     @model_validator(mode="after")
     def _unique_and_rooted(self) -> CodingFrame:
         codes = [t.code for t in self.themes]
-        names = [n.casefold() for t in self.themes for n in {t.code.casefold(), t.label.casefold()}]
+        # Folded as files' names are (lower case), so the check and the lookup agree.
+        names = [n for t in self.themes for n in {t.code.lower(), t.label.lower()}]
+        if with_separator := [t.label for t in self.themes if ";" in t.label]:
+            raise ValueError(f"theme labels must not contain ';' (it separates themes in files): {with_separator[0]}")
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"theme codes and labels must each name one theme; repeated: {', '.join(repeated)}")
         for theme in self.themes:
@@ -188,8 +193,8 @@ class CodingFrame(_Strict):
         return self
 
     def labels(self) -> dict[str, str]:
-        """Code or label (case-folded) -> code."""
-        return {n.casefold(): t.code for t in self.themes for n in (t.code, t.label)}
+        """Code or label (lower case, as staging folds a file's names) -> code."""
+        return {n.lower(): t.code for t in self.themes for n in (t.code, t.label)}
 
 
 # --- pipeline -------------------------------------------------------------------------
@@ -678,6 +683,16 @@ def _cross_check(settings: Settings) -> None:
         check_profiles(settings.pipeline.profiles, known)
     except ValueError as exc:
         raise ConfigError(f"{pipeline_file}: key 'profiles': {exc}") from None
+    measures = settings.pipeline.suppliers.measures
+    taken = {
+        c for spec in RECORD_SPECS if spec.open_number_columns for c in (*table_schema(spec), *output_columns(spec))
+    }
+    taken |= {f.name for spec in RECORD_SPECS for f in spec.fields} | set(LINEAGE_COLUMNS) | set(STAGING_COLUMNS)
+    if clash := sorted(set(measures) & taken) or sorted({m for m in measures if measures.count(m) > 1}):
+        raise ConfigError(
+            f"{pipeline_file}: key 'suppliers.measures': {', '.join(clash)} is a scorecard's own column or repeated "
+            "(expected new, unique names such as response_hours)"
+        )
     dimensions = {q.dimension for q in settings.codebook.questions}
     if unknown := sorted(set(settings.pipeline.management.service_standards) - dimensions):
         raise ConfigError(

@@ -1,6 +1,6 @@
 """Each record source's input contract as people read it: its fields, which are required, the form each
 must have and the column titles that name it. `docs/sources.md` holds these tables (a test keeps them
-equal) and `csat sources NAME` prints them."""
+equal): after changing a declaration, `python -m flows.source_contracts` rewrites them there."""
 
 from __future__ import annotations
 
@@ -53,3 +53,19 @@ def contract_text(spec: RecordSpec) -> str:
 
 def all_contracts() -> dict[str, str]:
     return {spec.source: contract_text(spec) for spec in RECORD_SPECS}
+
+
+def rewrite_doc(text: str) -> str:
+    """`text` (docs/sources.md) with every source's contract replaced by the current one."""
+    for name, contract in all_contracts().items():
+        start = text.index(f"Folder `var/inbox/{name}/`")
+        end = text.find("\n## ", start)
+        text = text[:start] + contract + (text[end:] if end != -1 else "")
+    return text
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "sources.md"
+    doc.write_text(rewrite_doc(doc.read_text(encoding="utf-8")), encoding="utf-8")

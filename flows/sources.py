@@ -56,6 +56,9 @@ class Source:
     report_unused: bool = False  # columns the file has but no field takes are listed in the file's notes
     personal: tuple[str, ...] = ()  # fields kept out of `table`, in `personal_table` by key
     personal_table: str | None = None
+    # Notes on a whole file read (frame of strings, its format): what looks wrong but may be right.
+    file_notes: Callable[[pl.DataFrame, str], list[str]] = lambda frame, fmt: []
+    dated_by: str | None = None  # the field saying when a record arose (personal data is forgotten until then)
     description: str = ""  # what one row is, for `csat validate` and docs
 
 
@@ -194,7 +197,7 @@ SURVEYS = Source(
 VIDEO_LABELS = ("video", "video call", "zoom", "teams", "skype", "видео", "videokõne", "videozvans")
 CHANNEL_LABELS = {
     "phone": ("phone", "telephone", "call", "телефон", "telefon", "tālrunis"),
-    "email": ("email", "e-mail", "mail", "e-post", "e-pasts", "почта"),
+    "email": ("email", "e-mail", "e-post", "e-pasts", "эл. почта"),  # not 'mail': surveys read it as paper
     "in_person": ("in person", "in-person", "face to face", "store", "shop", "counter", "kauplus", "veikals"),
     "online": ("online", "web", "website", "chat", "app", "form"),
     "letter": ("letter", "post", "paper", "kiri", "vēstule", "письмо"),
@@ -230,6 +233,28 @@ def record_rules(spec: RecordSpec, settings: Settings, timestamps: TimestampRule
     )
 
 
+def percent_fractions(spec: RecordSpec) -> Callable[[pl.DataFrame, str], list[str]]:
+    """A workbook's percent-formatted cells hold fractions (94.2 % is 0.942): a percent field whose values are
+    all within 0-1 in a workbook is worth a note (they may be tiny percentages, so nothing is rejected)."""
+    fields = [f.name for f in spec.fields if f.name.endswith("_pct")]
+
+    def notes(frame: pl.DataFrame, fmt: str) -> list[str]:
+        if fmt != "xlsx":
+            return []
+        found = []
+        for name in fields:
+            values = frame[name].str.strip_chars().cast(pl.Float64, strict=False).drop_nulls()
+            if not values.is_empty() and values.max() <= 1 and values.max() > 0:  # type: ignore[operator]
+                found.append(
+                    f"{name}: every value is between 0 and 1 - if these are cells formatted as percent, the workbook "
+                    "holds fractions (0.942 for 94.2 %) and they were read as under 1 %; format the column as "
+                    "numbers holding percentages"
+                )
+        return found
+
+    return notes
+
+
 def record_source(
     spec: RecordSpec,
     title: str,
@@ -261,11 +286,16 @@ def record_source(
         stage=stage,
         raw_contract=lambda settings: record_raw_contract(spec, extra_numbers(spec, settings)),
         contract=lambda settings: record_contract(spec, extra_numbers(spec, settings)),
-        content=lambda settings: list(record_columns(spec, extra_numbers(spec, settings))),
+        # Personal fields are no part of a record's fingerprint: row_hash must not confirm a guessed phone number.
+        content=lambda settings: [
+            c for c in record_columns(spec, extra_numbers(spec, settings)) if c not in spec.personal
+        ],
         date_fields=spec.date_fields,
         report_unused=True,
         personal=spec.personal,
         personal_table=spec.personal_table,
+        dated_by=spec.period_from,
+        file_notes=percent_fractions(spec),
         description=description,
     )
 

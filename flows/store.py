@@ -243,6 +243,9 @@ class Store:
             return 0
         key = KEYS[table]
         frame = keys.select(pl.col(k).cast(SCHEMAS[table][k]) for k in key)
+        # Nothing to delete: no commit (a merge would rewrite files and leave the old ones as history).
+        if self.scan(table).join(frame.lazy(), on=list(key), how="semi").head(1).collect().is_empty():
+            return 0
         merger = frame.write_delta(
             str(self.table_path(table)),
             mode="merge",

@@ -199,7 +199,8 @@ def test_dry_run_removes_nothing(settings: Settings, two_logs: Store):
     assert result.status == "would_remove"
     assert result.complaint_ids == ["CMP-1", "CMP-2"]
     assert result.fields_purged == PERSONAL
-    assert len(result.files_vacuumed) == 2  # the first load's file (old address) and the one holding the rows
+    # The one file holding the rows: the old address was removed from disk when the new one was loaded.
+    assert len(result.files_vacuumed) == 1
     after = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file() and p.name != ".run.lock"}
     assert after == before
 
@@ -208,6 +209,15 @@ def test_dry_run_removes_nothing(settings: Settings, two_logs: Store):
     assert "Would remove the personal data of 2 complaint(s) of customer C-Q7: CMP-1, CMP-2" in cli.output
     assert "Dry run: nothing was removed." in cli.output
     assert {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file() and p.name != ".run.lock"} == before
+
+
+def test_personal_data_keeps_no_history(settings: Settings, two_logs: Store):
+    """A replaced address is gone from disk as soon as the new one is loaded: no older version holds it."""
+    store = two_logs
+    assert store.stale_files(CONTACTS) == []
+    on_disk = pl.concat(pl.read_parquet(p) for p in _contacts_data_files(store))
+    cmp_1 = on_disk.filter(pl.col("complaint_id") == "CMP-1")["customer_address"].to_list()
+    assert cmp_1 == [QUAX_MOVED]  # CMP-1's first address is in no file any more
 
 
 def test_forget_purges_the_customer_and_every_older_version(settings: Settings, two_logs: Store):
@@ -224,7 +234,7 @@ def test_forget_purges_the_customer_and_every_older_version(settings: Settings, 
     folder = settings.source_folder("complaints")
     assert "Removed the personal data of 2 complaint(s) of customer C-Q7: CMP-1, CMP-2" in cli.output
     assert "fields purged: customer_name, customer_address, customer_phone" in cli.output
-    assert "complaint_contacts: 2 data file(s) of older versions vacuumed" in cli.output
+    assert "complaint_contacts: 1 data file(s) of older versions vacuumed" in cli.output
     assert "complaints: 2 row(s) with customer_id C-Q7: CMP-1, CMP-2" in cli.output
     assert "responses: 1 row(s) with customer_id C-Q7" in cli.output
     # The raw files still hold the names: listed with their paths, for the operator.
@@ -310,7 +320,7 @@ def test_forget_killed_before_the_vacuum_finishes_next_time(settings: Settings, 
 
     again = forget_customer(settings, "C-Q7")
     assert again.status == "removed" and again.complaint_ids == []
-    assert len(again.files_vacuumed) == 2
+    assert len(again.files_vacuumed) == 1
     assert QUAX[0] not in _parquet_text(_contacts_data_files(store))
     assert OTTO[0] in _parquet_text(_contacts_data_files(store))
 
@@ -343,7 +353,10 @@ def test_redacted_raw_files_load_without_personal_data(settings: Settings, two_l
     }
     assert store.scan(CONTACTS).collect()["complaint_id"].to_list() == ["CMP-3"]
     again = forget_customer(settings, "C-Q7")
-    assert (again.status, again.raw_files, again.unchecked_files) == ("nothing_stored", [], [])
+    assert (again.status, again.unchecked_files) == ("nothing_stored", [])
+    # The redacted rows of unchanged complaints leave the records as they were (personal data is no part of
+    # a record's content), so the files they came from are still named - gone from the inbox: "any copy".
+    assert all(not f.in_inbox for f in again.raw_files)
     for path in [*folder.iterdir(), *_contacts_data_files(store)]:
         data = path.read_bytes()
         for secret in (*QUAX, QUAX_MOVED):

@@ -4,6 +4,8 @@ typed by their declared fields, quarantined with reasons, loaded idempotently, r
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import re
 from datetime import UTC, date, datetime
@@ -17,11 +19,11 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.load_sources import FileOutcome, load_inbox, read_export, stage_export
-from flows.settings import Settings, load_settings
+from flows.settings import ConfigError, Settings, load_settings
 from flows.source_contracts import all_contracts
 from flows.sources import SOURCES_BY_NAME
 from flows.store import KEYS, SCHEMAS, Store
-from tests.conftest import REPO, set_config
+from tests.conftest import HEADER, REPO, row, set_config
 from transforms.staging import RECORD_SPECS
 from transforms.staging.columns import LINEAGE_COLUMNS, RANKING_COLUMNS, STAGING_COLUMNS
 from transforms.staging.records import table_schema
@@ -213,7 +215,7 @@ def test_excel_with_mixed_types_and_dates(settings: Settings, store: Store):
             "supplier_id": ["COURIER", "COURIER", "WEB"],
             "period": ["2025-01", "2025-Q1", "2025"],
             "on_time_pct": ["97.5", "96 %", "99"],
-            "defect_rate_pct": [0.5, 1.0, 0.0],
+            "defect_rate_pct": [0.5, 1.5, 0.0],
             "returns_attributable": [3, 4, 0],
         }
     )
@@ -260,6 +262,18 @@ def test_a_profile_names_the_sheet_to_read(project: Path):
     assert april.message == (
         "typo_april.xlsx: the workbook has no sheet 'Data 2' (profile typo: sheet); it has 'cover', 'data'"
     )
+
+
+def test_percent_cells_of_a_workbook_are_noted(settings: Settings, store: Store):
+    frame = pl.DataFrame(
+        {"supplier_id": ["COURIER", "WEB"], "period": ["2025-01", "2025-01"], "on_time_pct": [0.942, 0.97]}
+    )
+    buffer = io.BytesIO()
+    frame.write_excel(buffer, column_formats={"on_time_pct": "0.0%"})
+    drop(settings, "supplier_scorecards", "portal.xlsx", buffer.getvalue())
+    outcome = load(settings, store)["portal.xlsx"]
+    assert outcome.rows_loaded == 2, reasons(store, "portal.xlsx")
+    assert (outcome.message or "").startswith("on_time_pct: every value is between 0 and 1")
 
 
 def test_empty_files_and_header_only_files(settings: Settings, store: Store):
@@ -350,7 +364,7 @@ def test_dates_in_the_forms_tools_emit_and_time_zones(settings: Settings, store:
     rows = [
         "M-1,2025-05-06,overall_satisfaction,4",  # not an expectation item
         "M-1,06.05.2025,Q1,4",
-        "M-2,2025-05-06T23:30:00+00:00,Q1,4",  # 02:30 on 7 May in Tallinn
+        "M-2,2025-05-06T23:30:00+00:00,Q1,4",  # a date is the day as written, whatever time follows
         "M-3,6/5/2025,Q1,4",  # day first (the profile's order)
     ]
     expectation = next(q for q in settings.codebook.questions if q.kind == "expectation")
@@ -358,9 +372,11 @@ def test_dates_in_the_forms_tools_emit_and_time_zones(settings: Settings, store:
     drop(settings, "management_expectations", "m.csv", header + "\n".join(rows) + "\n")
     outcome = load(settings, store)["m.csv"]
     assert (outcome.rows_loaded, outcome.rows_quarantined) == (3, 1)
-    assert "question: 'overall_satisfaction' is not a expectation question" in reasons(store, "m.csv")[2]
+    assert reasons(store, "m.csv")[2] == (
+        "question: 'overall_satisfaction' is not an item of kind expectation in config/codebook.yaml (its id or code)"
+    )
     days = dict(store.scan("management_expectations").select("manager_id", "assessed_on").collect().iter_rows())
-    assert days == {"M-1": date(2025, 5, 6), "M-2": date(2025, 5, 7), "M-3": date(2025, 5, 6)}
+    assert days == {"M-1": date(2025, 5, 6), "M-2": date(2025, 5, 6), "M-3": date(2025, 5, 6)}
 
 
 def test_a_file_contradicting_its_date_order_is_rejected_naming_the_fields(settings: Settings, store: Store):
@@ -401,7 +417,7 @@ def test_docs_show_every_source_contract_and_their_examples_load(settings: Setti
     loads without a row quarantined: a new user can prepare every file from it."""
     text = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
     for name, contract in all_contracts().items():
-        assert contract in text, f"docs/sources.md: the contract of {name} is out of date"
+        assert contract in text, f"docs/sources.md: {name}'s contract is out of date: python -m flows.source_contracts"
     examples = {}
     for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
         source = re.search(r"\(`(\w+)`\)$", section.splitlines()[0])
@@ -474,3 +490,130 @@ def test_validate_names_file_line_field_and_form_for_every_source(settings: Sett
     assert f"broken.csv ({spec.source})" in result.output
     assert f"line 2: {required.name}: missing (required)" in result.output
     assert f"line 3: {required.name}: a 4-character text is not " in result.output
+
+
+def test_other_sources_bad_files_are_told_not_silent(prefect_harness, settings: Settings):
+    """A rejected complaint log and a mostly quarantined interview file hold no report (none reads them yet),
+    but the run lists them and the owner is told - once for the same findings."""
+    from flows.pipeline import nightly
+
+    survey = "\n".join([HEADER, *(row(f"R{i}", q1=str(1 + i % 5)) for i in range(40))])
+    drop(settings, "surveys", "survey.csv", survey)
+    drop(settings, "complaints", "broken.csv", "case,when\nK-1,2025-01-01\n")
+    drop(settings, "interviews", "all_bad.csv", INTERVIEWS.replace("IV-1", "").replace("IV-2", ""))
+    result = nightly(str(settings.config_dir), deliver_incomplete=True)  # (units without answers: not the point)
+    assert result["status"] == "completed"
+    assert not [i for i in result["issues"] if "broken.csv" in i or "all_bad.csv" in i]  # they hold no report
+    attention = sorted(result["attention"])
+    assert len(attention) == 2
+    assert attention[0].startswith("complaints/broken.csv: rejected - broken.csv: header: missing")
+    assert attention[1] == "interviews/all_bad.csv: 3 of 3 rows quarantined (over 5%)"
+    alerts = sorted((settings.outbox / "alerts").glob("*.eml"))
+    intake = [a for a in alerts if "INPUT FILES" in a.read_text(encoding="utf-8", errors="replace")]
+    assert len(intake) == 1 and [a["kind"] for a in result["alerts"]].count("intake") == 1
+    message = email.message_from_bytes(intake[0].read_bytes(), policy=email.policy.default)
+    assert "INPUT FILES NEED ATTENTION" in message["Subject"]
+    assert "interviews/all_bad.csv: 3 of 3 rows quarantined" in message.get_content()
+    again = nightly(str(settings.config_dir), deliver_incomplete=True)
+    assert [a[:30] for a in again["attention"]] == [attention[0][:30]]  # a rejected file: listed every run
+    assert [a["kind"] for a in again["alerts"]].count("intake") == 0
+    told = [a for a in (settings.outbox / "alerts").glob("*.eml") if "INPUT FILES" in a.read_text(errors="replace")]
+    assert told == intake  # the owner is not told twice
+
+
+def test_values_of_a_source_with_personal_data_appear_by_shape_only(settings: Settings, store: Store):
+    """A name in the category column (a misplaced cell) is not quoted in the reason, as a theme would be
+    elsewhere: a source holding personal data never quotes a value."""
+    drop(settings, "complaints", "log.csv", "\n".join([COMPLAINTS_HEADER, complaint("K-1", category="Maria Tamm")]))
+    load(settings, store)
+    reason = reasons(store, "log.csv")[2]
+    expected = "a 10-character text is not in the coding frame (config/coding_frame.yaml: one theme's code or label)"
+    assert reason == f"category: {expected}"
+    assert "Maria" not in store.scan("quarantine").collect().write_csv()
+
+
+@pytest.mark.parametrize(
+    ("column", "written", "stored"),
+    [
+        ("compensation_amount", "12,5", 12.5),
+        ("compensation_amount", "1.250", None),  # a thousand and a quarter, or one and a quarter?
+        ("compensation_amount", "1,000", None),
+        ("contacts", "1,000", None),
+        ("contacts", "2.0", 2),
+        ("contacts", "5%", None),
+    ],
+)
+def test_thousands_separators_are_never_guessed(settings: Settings, store: Store, column, written, stored):
+    drop(
+        settings, "complaints", "log.csv", "\n".join([COMPLAINTS_HEADER, complaint("K-1", **{column: f'"{written}"'})])
+    )
+    outcome = load(settings, store)["log.csv"]
+    if stored is None:
+        assert outcome.rows_quarantined == 1
+        assert reasons(store, "log.csv")[2].startswith(f"{column}: a ")
+    else:
+        assert store.scan("complaints").collect()[column].item() == stored
+
+
+def test_an_older_export_loaded_late_never_reopens_a_case(settings: Settings, store: Store):
+    """Of two versions of a complaint, the one with the later activity wins, whatever order files come in."""
+    resolved = complaint("K-1", resolved_at="2025-02-05 12:00", follow_up_at="2025-02-10 10:00")
+    still_open = complaint("K-1", resolved_at="", follow_up_at="", solved_at_once="yes", promised_at="")
+    drop(settings, "complaints", "export_2.csv", "\n".join([COMPLAINTS_HEADER, resolved]))
+    load(settings, store)
+    drop(settings, "complaints", "export_1.csv", "\n".join([COMPLAINTS_HEADER, still_open]))
+    outcome = load(settings, store)["export_1.csv"]
+    assert (outcome.rows_loaded, outcome.rows_quarantined) == (0, 1)
+    assert "a newer submission is already stored (from export_2.csv)" in reasons(store, "export_1.csv")[2]
+    assert store.scan("complaints").collect()["resolved_at"].item() is not None
+
+
+def test_a_profile_for_every_source_does_not_break_other_sources(project: Path):
+    """A configured profile extending plain applies to any source's files it matches; its survey-only
+    settings (an id prefix) change nothing for them."""
+    profile = '  - name: legacy\n    files: ["*.csv"]\n    id_prefix: "legacy:"\n'
+    set_config(project / "config", "columns:\n", f"profiles:\n{profile}columns:\n")
+    settings = load_settings(project / "config")
+    store = Store(settings.store)
+    drop(settings, "complaints", "a.csv", "\n".join([COMPLAINTS_HEADER, complaint("K-1")]))
+    drop(settings, "orders", "a.csv", "period,unit,product,orders\n2025-03,Tallinn,P-1,12\n")
+    load(settings, store)
+    drop(settings, "complaints", "b.csv", "\n".join([COMPLAINTS_HEADER, complaint("K-1", nature="Late twice")]))
+    drop(settings, "orders", "b.csv", "period,unit,product,orders\n2025-03,Tallinn,P-1,13\n")
+    outcomes = load_inbox(settings, store, LATER)
+    assert {(o.source, o.status, o.duplicates_superseded) for o in outcomes} == {
+        ("complaints", "loaded", 1),
+        ("orders", "loaded", 1),
+    }
+    assert store.scan("complaints").collect()["complaint_id"].to_list() == ["K-1"]
+
+
+def test_a_run_killed_between_the_personal_and_the_record_write_loads_once(
+    settings: Settings, store: Store, monkeypatch
+):
+    drop(settings, "complaints", "log.csv", "\n".join([COMPLAINTS_HEADER, complaint("K-1"), complaint("K-2")]))
+    real_upsert = Store.upsert
+
+    def dies(self, table, frame, **kwargs):
+        if table == "complaints":
+            raise OSError("killed")
+        return real_upsert(self, table, frame, **kwargs)
+
+    monkeypatch.setattr(Store, "upsert", dies)
+    with pytest.raises(OSError, match="killed"):
+        load_inbox(settings, store, LATER)
+    assert store.scan("complaint_contacts").collect().height == 2  # written before the run died
+    monkeypatch.setattr(Store, "upsert", real_upsert)
+    load(settings, store)
+    contacts = store.scan("complaint_contacts").collect()
+    assert contacts.height == 2 and contacts["complaint_id"].is_unique().all()
+    assert store.scan("complaints").collect().height == 2
+
+
+def test_supplier_measures_must_not_take_a_column_name(project: Path):
+    for clash in ("segment", "source_file", "on_time_pct", "row_hash"):
+        set_config(project / "config", "    - response_hours", f"    - {clash}")
+        with pytest.raises(ConfigError, match=r"suppliers\.measures"):
+            load_settings(project / "config")
+        set_config(project / "config", f"    - {clash}", "    - response_hours")
+    load_settings(project / "config")

@@ -96,7 +96,7 @@ def resolve_duplicates(
         pl.when(~pl.col("is_winner"))
         .then(
             pl.format(
-                f"duplicate {key}: superseded by a later submission ({{}} line {{}})", "winner_file", "winner_line"
+                f"duplicate {named}: superseded by a later submission ({{}} line {{}})", "winner_file", "winner_line"
             )
         )
         .when(pl.col("stored_newer") > pl.col(newer))

@@ -17,7 +17,7 @@ COMPLAINTS = RecordSpec(
     key=("complaint_id",),
     fields=(
         Field("complaint_id", "id", True, "the case", ("complaint", "case id", "case")),
-        Field("customer_id", "id", False, "the customer (pseudonymous id)", ("customer", "customer id")),
+        Field("customer_id", "id", False, "the customer (pseudonymous id)", ("customer id", "customer no")),
         Field("customer_name", "personal", False, "personal data", ("name",)),
         Field("customer_address", "personal", False, "personal data", ("address",)),
         Field("customer_phone", "personal", False, "personal data", ("phone", "telephone")),
@@ -48,7 +48,10 @@ COMPLAINTS = RecordSpec(
         ),
     ),
     period_from="received_at",
-    newer="received_at",
+    # A case changes as it progresses (resolved, followed up): of two versions of one complaint, the one
+    # with the later activity wins, so an older export loaded late never reopens a resolved case.
+    newer="last_activity_at",
+    latest_of=("received_at", "resolved_at", "follow_up_at"),
     checks=(
         Check(
             lambda c: c("resolved_at") >= c("received_at"), "resolved_at: before received_at (expected on or after it)"

@@ -31,7 +31,7 @@ FOCUS_GROUP_PARTICIPANTS = RecordSpec(
     fields=(
         Field("session_id", "id", True, "the session attended", ("session", "session id")),
         Field("participant_id", "id", True, "the participant (as the transcript names them)", ("participant",)),
-        Field("customer_id", "id", False, "the customer, when the participant is one", ("customer", "customer id")),
+        Field("customer_id", "id", False, "the customer, when the participant is one", ("customer id",)),
         Field("customer_type", "text", False, "e.g. private, business", ("type", "customer type")),
         Field("region", "text", False, "where the participant lives or buys", ()),
         Field("tenure_years", "number", False, "years as a customer", ("tenure",), low=0, high=150),

@@ -16,7 +16,7 @@ INTERVIEWS = RecordSpec(
     key=("interview_id", "question"),
     fields=(
         Field("interview_id", "id", True, "the interview", ("interview", "interview id")),
-        Field("customer_id", "id", False, "the customer interviewed", ("customer", "customer id")),
+        Field("customer_id", "id", False, "the customer interviewed", ("customer id",)),
         Field("interviewer_id", "id", True, "who asked the questions", ("interviewer", "interviewer id")),
         Field("interviewed_at", "datetime", True, "when (date, or date and time)", ("date", "interview date")),
         Field("mode", "choice", True, "phone, in_person or video", ("interview mode", "channel")),

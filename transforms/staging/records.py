@@ -15,7 +15,7 @@ reports' fingerprints use alike for every source.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -23,7 +23,7 @@ from transforms.contracts import dy
 from transforms.periods import period_label
 from transforms.staging.columns import LINEAGE_COLUMNS
 from transforms.staging.surveys import PeriodRules, shape
-from transforms.timestamps import TimestampRules, with_timestamp
+from transforms.timestamps import TimestampRules, parse_timestamp, with_timestamp
 
 UTC_TIME = pl.Datetime("us", "UTC")
 # How each kind is stored; `period` becomes period_start (Date) and period_months (Int8).
@@ -69,6 +69,8 @@ EXPECTED: dict[str, str] = {
 _YES = ("yes", "y", "true", "1", "jah", "jā", "да", "ja")
 _NO = ("no", "n", "false", "0", "ei", "nē", "нет", "nee")
 _CONTROL = r"[\x00-\x1f\x7f]"
+# The date at the start of a value (ISO, dotted or slashed), whatever follows it.
+_DATE_PART = r"^(\d{4}-\d{1,2}-\d{1,2}|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{4})(?:[T ]|$)"
 # A theme or question written like a code may be quoted in a reason; anything else only by its shape.
 _CODE_LIKE = r"^[\p{L}\p{N} _./&()'-]{1,40}$"
 
@@ -106,6 +108,8 @@ class RecordSpec:
     fields: tuple[Field, ...]
     period_from: str | None  # the field whose date (or period) gives the row's reporting period (None: none)
     newer: str | None = None  # of two rows with one key, the later value here wins (None: the later file)
+    # `newer` derived: the latest of these datetime fields (a complaint's last activity), stored as `newer`.
+    latest_of: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
     personal_table: str | None = None  # where its `personal` fields are kept, by key
     open_number_columns: str | None = None  # settings key naming extra numeric columns (supplier measures)
@@ -147,6 +151,8 @@ def output_columns(spec: RecordSpec, extra_numbers: Sequence[str] = ()) -> dict[
         else:
             columns[f.name] = KIND_TYPES[f.kind]
     columns |= dict.fromkeys(extra_numbers, pl.Float64())
+    if spec.latest_of and spec.newer:
+        columns[spec.newer] = UTC_TIME
     columns.setdefault("segment", pl.String())
     columns["period"] = pl.String()
     return columns
@@ -245,10 +251,12 @@ def _text(name: str) -> pl.Expr:
 
 
 def _number(text: pl.Expr) -> pl.Expr:
-    """'12.5', '12,5', '97 %' -> 12.5 / 97.0; anything else null."""
+    """'12.5', '12,5', '97 %' -> 12.5 / 97.0; anything else null, and so is '1,000' or '1.250': a
+    thousands separator or a decimal one? Never guessed (written without a separator, it reads)."""
     cleaned = text.str.strip_suffix("%").str.strip_chars()
+    ambiguous = cleaned.str.contains(r"^[+-]?[1-9]\d{0,2}([.,]\d{3})+$")  # '0.942' is a fraction, plainly
     return (
-        pl.when(cleaned.str.contains(r"^[+-]?(\d+([.,]\d+)?|[.,]\d+)$"))
+        pl.when(cleaned.str.contains(r"^[+-]?(\d+([.,]\d+)?|[.,]\d+)$") & ~ambiguous)
         .then(cleaned.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False))
         .otherwise(None)
     )
@@ -298,8 +306,9 @@ def _as_id(raw: pl.Expr) -> pl.Expr:
 
 
 def _as_whole(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    number = _number(raw)
-    return pl.when(number == number.round(0)).then(number).cast(dtype, strict=False)
+    """Digits only ('1,000' is not a thousand here, nor '5%' a count); '4.0' and '4,0' read as 4."""
+    written_whole = raw.str.contains(r"^[+-]?\d+([.,]0{1,2})?$")  # not '1,000': a thousand, or one?
+    return pl.when(written_whole).then(raw.str.replace(r"[.,]0{1,2}$", "").cast(dtype, strict=False))
 
 
 def _as_bool(raw: pl.Expr) -> pl.Expr:
@@ -368,7 +377,7 @@ def _typed_value(f: Field, raw: pl.Expr, rules: RecordRules) -> pl.Expr:
         ),
         # parsed by with_timestamp before staging types the row (`{name}__utc`); a date is the local day
         "datetime": pl.col(f"{f.name}__utc"),
-        "date": pl.col(f"{f.name}__utc").dt.convert_time_zone(rules.timestamps.source_timezone).dt.date(),
+        "date": pl.col(f"{f.name}__utc").dt.date(),
     }
     return readers[f.kind]
 
@@ -401,7 +410,8 @@ def _bounded(f: Field, spec: RecordSpec, rules: RecordRules) -> pl.Expr | None:
             {q: s[1] for q, s in rules.scales.items()}, default=None, return_dtype=pl.Int64
         )
         # A rating on an open question (not in the codebook) has no scale: not allowed.
-        return value.is_null() | (low.is_not_null() & value.is_between(low, high))
+        question_t = pl.col(f"{question.name}__t")  # an unreadable question has its own reason
+        return value.is_null() | question_t.is_null() | (low.is_not_null() & value.is_between(low, high))
     if f.low is None and f.high is None:
         return None
     test = pl.lit(True)
@@ -420,9 +430,12 @@ def _bounds_text(f: Field) -> str:
     return f"at least {f.low:g}" if f.low is not None else f"at most {f.high:g}"
 
 
-def _shown(f: Field, value: pl.Expr) -> pl.Expr:
-    """A value in a reason: codes and question ids that look like codes are quoted, anything else by shape."""
-    if f.kind in ("codes", "question", "topic", "theme"):
+def _shown(f: Field, value: pl.Expr, spec: RecordSpec) -> pl.Expr:
+    """A value in a reason: codes and question ids that look like codes are quoted, anything else by shape.
+
+    Never quoted in a source holding personal data: a misplaced cell may put a name into any field.
+    """
+    if f.kind in ("codes", "question", "topic", "theme") and not spec.personal:
         return (
             pl.when(value.str.contains(_CODE_LIKE) & ~value.str.contains(r"\d{5}"))
             .then(pl.format("'{}'", value))
@@ -437,13 +450,21 @@ def stage_records(raw: pl.LazyFrame, spec: RecordSpec, rules: RecordRules) -> tu
     `raw`: one string column per field (and per configured extra number), lineage and `shape_error`.
     """
     rows = raw
+    # A date is the day as written: any time after it is ignored, and no time zone can move or drop it
+    # (midnight does not exist on some days in some zones), so it is read as a UTC midnight.
+    as_written = replace(rules.timestamps, source_timezone="UTC", common_format=None)
     for f in spec.fields:
-        if f.kind in ("date", "datetime"):
+        if f.kind == "datetime":
             rows = with_timestamp(
                 rows.with_columns(_text(f.name).alias(f"{f.name}__in")),
                 f"{f.name}__in",
                 f"{f.name}__utc",
                 rules.timestamps,
+            )
+        elif f.kind == "date":
+            day = _text(f.name).str.extract(_DATE_PART)
+            rows = rows.with_columns(
+                parse_timestamp(pl.coalesce(day, _text(f.name)), as_written).alias(f"{f.name}__utc")
             )
     typed = rows.with_columns(*[e for f in spec.fields for e in _typed(f, rules)]).with_columns(
         *[_number(_text(n)).alias(f"{n}__t") for n in rules.extra_numbers],
@@ -457,14 +478,14 @@ def stage_records(raw: pl.LazyFrame, spec: RecordSpec, rules: RecordRules) -> tu
             tests.append((_text(f.name).is_not_null(), pl.lit(f"{f.name}: missing (required)")))
         expected = EXPECTED[f.kind]
         if f.kind == "question" and f.question_kinds:
-            expected = f"a {' or '.join(f.question_kinds)} question of config/codebook.yaml (its id or code)"
+            expected = f"an item of kind {' or '.join(f.question_kinds)} in config/codebook.yaml (its id or code)"
         if f.kind == "choice":
             values = sorted(set(rules.choices.get(f.name, {}).values()))
             expected = f"one of: {', '.join(values)}"
         if f.kind in ("date", "datetime"):
             expected = f"{expected}, e.g. {rules.timestamps.example()}"
         unknown = pl.col(f"{f.name}__unknown") if f.kind == "codes" else _text(f.name)
-        tests.append((readable, pl.format(f"{f.name}: {{}} is not {expected}", _shown(f, unknown))))
+        tests.append((readable, pl.format(f"{f.name}: {{}} is not {expected}", _shown(f, unknown, spec))))
         if (bounded := _bounded(f, spec, rules)) is not None:
             tests.append((bounded, pl.format(f"{f.name}: {{}} is not {_bounds_text(f)}", shape(_text(f.name)))))
     for n in rules.extra_numbers:
@@ -485,9 +506,10 @@ def stage_records(raw: pl.LazyFrame, spec: RecordSpec, rules: RecordRules) -> tu
         *[
             (pl.col(f"{c}__t") if c in typed_names else pl.col(c)).cast(dtype).alias(c)
             for c, dtype in out.items()
-            if c not in ("segment", "period") or c in typed_names
+            if (c not in ("segment", "period") or c in typed_names) and not (spec.latest_of and c == spec.newer)
         ],
         *([segment.alias("segment")] if "segment" not in typed_names else []),
+        *([pl.max_horizontal(f"{n}__t" for n in spec.latest_of).alias(spec.newer)] if spec.latest_of else []),
         period.alias("period"),
         *LINEAGE_COLUMNS,
     )

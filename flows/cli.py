@@ -187,11 +187,12 @@ def _check_report_arguments(
     Every problem is one line with the known values, and exit 2 (no Prefect start).
     """
     from flows.migrations import store_version
+    from flows.report_kinds import REPORT_KINDS
     from flows.scorecard_report import NoDataError, available_periods, check_reproducible
     from flows.store import LAYOUT, Store
 
-    if kind != "scorecard":
-        _usage_error(f"unknown report kind '{kind}'; available: scorecard")
+    if kind not in REPORT_KINDS:
+        _usage_error(f"unknown report kind '{kind}'; available: {', '.join(REPORT_KINDS)}")
     try:
         scope = settings.resolve_scope(segment)
         settings.recipients_for(scope, recipients)

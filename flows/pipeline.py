@@ -33,9 +33,9 @@ from flows.delivery import DeliveryError, DeliveryLedger, DeliveryOutcome, Repor
 from flows.files import sweep_temp_files
 from flows.load_sources import FileOutcome, load_inbox
 from flows.migrations import migrate
-from flows.render import TEMPLATES_DIR, render_scorecards
+from flows.render import TEMPLATES_DIR
+from flows.report_kinds import READ_BY_REPORTS, REPORT_KINDS, ReportKind, report_kind
 from flows.scorecard_report import (
-    READS,
     NoDataError,
     ReportFiles,
     ReportScope,
@@ -45,11 +45,8 @@ from flows.scorecard_report import (
     content_fingerprint,
     current_version,
     delivery_fingerprint,
-    read_snapshot,
     report_files,
     report_scope,
-    scope_scorecard,
-    scorecard_meta,
     start_importing_statistics,
     write_report_files,
 )
@@ -57,7 +54,6 @@ from flows.settings import Recipient, Settings, default_config_dir, load_setting
 from flows.store import Store
 from transforms.completeness import Issue, banner_lines, intake_issues, volume_issues
 from transforms.data_quality import files_of_period
-from transforms.report_context import build_scorecard_context
 from transforms.scopes import COMPANY
 
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.EIO, errno.ESTALE}
@@ -132,6 +128,7 @@ class RunRequest:
     resend: bool = False
     deliver_incomplete: bool = False
     dry_run: bool = False
+    kind: str = "scorecard"  # a key of flows.report_kinds.REPORT_KINDS
 
 
 @dataclass(frozen=True)
@@ -174,28 +171,28 @@ def ingest_inbox(settings: Settings, store: Store) -> list[FileOutcome]:
 
 @compute_task(name="read-store")
 def read_store(
-    settings: Settings, store: Store, period: str, units: tuple[str, ...] | None, as_of: datetime | None
+    settings: Settings, store: Store, kind: str, period: str, units: tuple[str, ...] | None, as_of: datetime | None
 ) -> StoreSnapshot:
-    return read_snapshot(settings, store, period=period, units=units, as_of=as_of)
+    return report_kind(kind).snapshot(settings, store, period, units, as_of)
 
 
 @compute_task(name="build-reports")
 def build_reports(
-    settings: Settings, snapshot: StoreSnapshot, scopes: list[ReportScope], issues: list[Issue]
+    settings: Settings, snapshot: StoreSnapshot, scopes: list[ReportScope], issues: list[Issue], kind: str
 ) -> tuple[list[BuiltReport], list[str]]:
     """Each scope's context (with its banner), fingerprint and files; scopes without answers are skipped."""
+    report = report_kind(kind)
     assets = assets_digest(TEMPLATES_DIR, settings.logo)
     built, skipped = [], []
     for scope in scopes:
         try:
-            data = scope_scorecard(snapshot, scope, settings)
+            data = report.scope_data(snapshot, scope, settings)
         except NoDataError as exc:
             skipped.append(str(exc))
             continue
         banner = [] if data.reproduced else banner_lines(issues, scope.unit_filter)
-        meta = scorecard_meta(settings, data, banner)
-        context = build_scorecard_context(data.metrics, data.files, data.quarantine_reasons, data.comments, meta)
-        files = report_files(settings, data)
+        context = report.context(settings, data, banner)
+        files = report_files(settings, data, report.name)
         fingerprint = content_fingerprint(context, data.metrics, assets)
         on_disk = current_version(files, fingerprint)
         # Same content: keep the files as delivered, with the data time they were made from.
@@ -210,7 +207,7 @@ def build_reports(
 def render_reports(settings: Settings, reports: list[BuiltReport]) -> None:
     """Render the reports whose content changed (in worker processes) and write each one's files together."""
     stale = [r for r in reports if not r.up_to_date]
-    pdfs = render_scorecards([(r.context, settings.logo) for r in stale])
+    pdfs = report_kind(stale[0].files.kind).render([(r.context, settings.logo) for r in stale]) if stale else []
     for report, pdf in zip(stale, pdfs, strict=True):
         write_report_files(report.files, pdf, report.data.metrics)
         get_run_logger().info("wrote %s", report.files.pdf)
@@ -302,6 +299,10 @@ def csat_flow(name: str) -> Any:
     )
 
 
+# The kind the nightly run builds (every kind's `schedule` says when it is due; the scorecard is nightly).
+NIGHTLY_KIND = next(k.name for k in REPORT_KINDS.values() if k.schedule == "nightly")
+
+
 @csat_flow("nightly")
 def nightly(config_dir: str | None = None, deliver_incomplete: bool = False, dry_run: bool = False) -> Any:
     """Ingest new exports, then build and deliver the company report and every entitled unit's report."""
@@ -313,6 +314,7 @@ def nightly(config_dir: str | None = None, deliver_incomplete: bool = False, dry
             period=settings.pipeline.report.period,
             deliver_incomplete=deliver_incomplete,
             dry_run=dry_run,
+            kind=NIGHTLY_KIND,
         ),
     )
 
@@ -330,8 +332,7 @@ def report(
     dry_run: bool = False,
 ) -> Any:
     """One report on demand: a period, a unit or group, chosen recipients, the data as of a time."""
-    if kind != "scorecard":
-        raise ValueError(f"unknown report kind {kind!r}; available: scorecard")
+    report_kind(kind)  # an unknown kind fails here, naming the ones there are
     settings = _load(config_dir)
     scope = settings.resolve_scope(segment)
     if as_of is not None and as_of.tzinfo is None:
@@ -346,6 +347,7 @@ def report(
             resend=resend,
             deliver_incomplete=deliver_incomplete,
             dry_run=dry_run,
+            kind=kind,
         ),
     )
 
@@ -378,11 +380,12 @@ def _produce(settings: Settings, store: Store, summary: RunSummary, request: Run
     _tell_about_other_sources(settings, summary, outcomes, dry_run=request.dry_run)
     report_scopes = [report_scope(settings, name) for name in request.scopes]
     single = report_scopes[0].unit_filter if len(report_scopes) == 1 else None
-    snapshot = read_store(settings, store, request.period, single, request.as_of)
+    kind = report_kind(request.kind)
+    snapshot = read_store(settings, store, kind.name, request.period, single, request.as_of)
     summary.period = snapshot.period
-    issues = _completeness(settings, snapshot, outcomes)
+    issues = _completeness(settings, snapshot, outcomes, kind)
     summary.issues = [i.detail for i in issues]
-    built, skipped = build_reports(settings, snapshot, report_scopes, issues)
+    built, skipped = build_reports(settings, snapshot, report_scopes, issues, kind.name)
     if not built:
         raise NoDataError("; ".join(skipped))
     render_reports(settings, built)
@@ -391,7 +394,10 @@ def _produce(settings: Settings, store: Store, summary: RunSummary, request: Run
     if recipients is None and request.as_of is not None:
         recipients = []  # a reproduction is an archive copy: it goes only to addresses asked for
     emails = [
-        (_report_email(settings, r), recipients if recipients is not None else _entitled(settings, r.data.segment))
+        (
+            _report_email(settings, r, kind),
+            recipients if recipients is not None else _entitled(settings, r.data.segment),
+        )
         for r in built
     ]
     planned, _ = deliver_reports(settings, emails, resend=request.resend, dry_run=True)
@@ -419,20 +425,22 @@ def _produce(settings: Settings, store: Store, summary: RunSummary, request: Run
         raise DeliveryError(" | ".join(failures))
 
 
-def _completeness(settings: Settings, snapshot: StoreSnapshot, outcomes: list[FileOutcome]) -> list[Issue]:
+def _completeness(
+    settings: Settings, snapshot: StoreSnapshot, outcomes: list[FileOutcome], kind: ReportKind
+) -> list[Issue]:
     if snapshot.reproduced:
         return []  # a reproduction shows the data as it was; today's inbox says nothing about it
     limits = settings.pipeline.completeness
     ledger = DeliveryLedger(settings.ledger_path)
     # Only the sources the report reads can make it incomplete (a file outside every source folder may be one).
-    outcomes = [o for o in outcomes if o.source in READS or o.source == ""]
+    outcomes = [o for o in outcomes if o.source in kind.reads or o.source == ""]
     this_run = pl.DataFrame(
         [{"file": o.file, "file_sha256": o.sha256, "status": o.status, "message": o.message} for o in outcomes],
         schema={"file": pl.String, "file_sha256": pl.String, "status": pl.String, "message": pl.String},
     )
     loaded_now = [o.sha256 for o in outcomes if o.status == "loaded"]
     period_files = files_of_period(
-        snapshot.ingest_files.lazy().filter(pl.col("source").is_in(READS)),
+        snapshot.ingest_files.lazy().filter(pl.col("source").is_in(kind.reads)),
         snapshot.file_units.lazy(),
         snapshot.period,
         loaded_now,
@@ -462,7 +470,7 @@ def _tell_about_other_sources(
         if o.status == "rejected"
         else f"{o.source}/{o.file}: {o.rows_quarantined:,} of {o.rows_read:,} rows quarantined (over {limit:.0%})"
         for o in outcomes
-        if o.source not in (*READS, "")
+        if o.source not in (*READ_BY_REPORTS, "")
         and (o.status == "rejected" or (o.status == "loaded" and o.rows_quarantined > limit * o.rows_read))
     ]
     summary.attention = problems
@@ -485,17 +493,17 @@ def _tell_about_other_sources(
     summary.alerts.append(_alert_entry("intake", alert))
 
 
-def _report_email(settings: Settings, built: BuiltReport) -> ReportEmail:
+def _report_email(settings: Settings, built: BuiltReport, kind: ReportKind) -> ReportEmail:
     files = built.files
     label = "All customers" if files.segment == COMPANY else files.segment[:60]
     return ReportEmail(
         report_key=files.key,
-        subject=email_text.report_subject(settings.pipeline.report.organisation, files),
-        body_text=email_text.report_body(files, built.context),
+        subject=kind.subject(settings.pipeline.report.organisation, files),
+        body_text=kind.body(files, built.context),
         pdf_path=files.pdf,
-        pdf_filename=f"Scorecard {files.period} – {label}.pdf".replace("/", "-").replace("\\", "-"),
+        pdf_filename=f"{kind.title} {files.period} – {label}.pdf".replace("/", "-").replace("\\", "-"),
         fingerprint=built.delivered_content,
-        headline=email_text.headline_figures(built.context),
+        headline=kind.headline(built.context),
         inputs=built.data.inputs,
     )
 

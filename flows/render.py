@@ -33,7 +33,9 @@ from flows.files import atomic_write_bytes
 
 LOGGER = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
-STYLESHEET = "css/report.css"
+# Every report's style, then the kind's own (flows/report_kinds.py names them per kind).
+COMMON_STYLESHEET = "css/common.css"
+SCORECARD_STYLESHEETS = (COMMON_STYLESHEET, "css/scorecard.css")
 SCORECARD_TEMPLATE = "scorecard.html"
 RENDERS_PER_WORKER = 25  # a fresh worker process after this many reports (WeasyPrint keeps memory)
 # Below this many reports one process is faster: a worker's start (~3 s of imports and a first
@@ -137,8 +139,9 @@ def html_to_pdf(
     extra_allowed: tuple[Path, ...] = (),
     fetcher: ReportFetcher | None = None,
     templates_dir: Path = TEMPLATES_DIR,
+    stylesheets: Sequence[str] = SCORECARD_STYLESHEETS,
 ) -> bytes:
-    """Lay out `html` with the report stylesheet, write the PDF atomically (unless `out_path` is None), return it.
+    """Lay out `html` with the report's stylesheets, write the PDF atomically (unless `out_path` is None), return it.
 
     One FontConfiguration serves the stylesheet and the layout; the same fetcher serves the
     HTML, the stylesheet and the document (v70's write step uses the document's fetcher for
@@ -149,10 +152,11 @@ def html_to_pdf(
     base_url = templates_dir.resolve().as_uri() + "/"
     try:
         document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-        stylesheet = CSS(
-            url=(templates_dir / STYLESHEET).resolve().as_uri(), url_fetcher=fetcher, font_config=font_config
-        )
-        rendered = document.render(font_config=font_config, stylesheets=[stylesheet], presentational_hints=False)
+        sheets = [
+            CSS(url=(templates_dir / name).resolve().as_uri(), url_fetcher=fetcher, font_config=font_config)
+            for name in stylesheets
+        ]
+        rendered = document.render(font_config=font_config, stylesheets=sheets, presentational_hints=False)
         if rendered.url_fetcher is not fetcher:
             raise ReportRenderError("the document does not use the report fetcher")
         _refuse_attachments(rendered)
@@ -180,6 +184,7 @@ def render_pdf(
     extra_allowed: tuple[Path, ...] = (),
     fetcher: ReportFetcher | None = None,
     templates_dir: Path = TEMPLATES_DIR,
+    stylesheets: Sequence[str] = SCORECARD_STYLESHEETS,
 ) -> bytes:
     """Render `template` with `context` to a PDF at `out_path` (atomic) and return the bytes.
 
@@ -188,7 +193,14 @@ def render_pdf(
     reference (the configured logo); `fetcher` replaces the default ReportFetcher.
     """
     html = render_html(template, context, templates_dir=templates_dir)
-    return html_to_pdf(html, out_path, extra_allowed=extra_allowed, fetcher=fetcher, templates_dir=templates_dir)
+    return html_to_pdf(
+        html,
+        out_path,
+        extra_allowed=extra_allowed,
+        fetcher=fetcher,
+        templates_dir=templates_dir,
+        stylesheets=stylesheets,
+    )
 
 
 def render_scorecard(

@@ -346,14 +346,15 @@ def scorecard_meta(settings: Settings, data: ScorecardData, banner: list[str] | 
 # --- files ------------------------------------------------------------------------------
 
 
-def report_files(settings: Settings, data: ScorecardData) -> ReportFiles:
-    """Where a scope's report files go; a reproduction ('as of') gets its own names beside the current ones."""
+def report_files(settings: Settings, data: Any, kind: str = KIND) -> ReportFiles:
+    """Where a scope's report files go (any report kind: `data` has period, segment, data_as_of and
+    reproduced); a reproduction ('as of') gets its own names beside the current ones."""
     folder = settings.reports / data.period
     suffix = f"_as-of-{data.data_as_of.astimezone(UTC):%Y%m%dT%H%M%S}" if data.reproduced else ""
-    stem = report_stem(KIND, data.period, data.segment) + suffix
+    stem = report_stem(kind, data.period, data.segment) + suffix
     metrics_stem = report_stem("metrics", data.period, data.segment) + suffix
     return ReportFiles(
-        KIND,
+        kind,
         data.period,
         data.segment,
         folder / f"{stem}.pdf",

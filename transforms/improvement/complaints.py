@@ -1,0 +1,180 @@
+"""Complaint handling metrics of the continuous-improvement report (methodology.md, "Complaints").
+
+Pure: the stored complaints (one row per case, typed by transforms/staging/complaints.py)
+with a `period` label chosen by the caller (a month, quarter or year) in, metric rows out -
+one per metric, period and scope (each unit and "All"), in the metrics file's columns. No
+personal field is read. Every share has its n and a Wilson interval; times to resolution
+are Kaplan-Meier quantiles, so open cases count as censored at the report's time instead of
+being dropped (dropping them would make resolution look faster than it is).
+
+- complaints: cases received.
+- fcr: first-contact resolution = cases resolved with one contact / cases.
+- repeat_contact_rate: cases followed by another case of the same customer within the window.
+- time_to_resolution_median / _p90 (days): Kaplan-Meier quantiles, open cases censored.
+- promise_kept: resolved by the promised time / cases with a promise that is due.
+- followup_satisfied: satisfied at the follow-up / cases followed up with an answer.
+- compensation_total: compensation given, per currency (item).
+- iceberg_silent_estimate: complaints x a configured ratio: a labelled heuristic (TARP 1979/1986),
+  not a measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from transforms.scopes import COMPANY
+from transforms.stats import wilson_interval
+
+DAY_US = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class ComplaintParameters:
+    as_of: datetime  # open cases are censored here (UTC)
+    repeat_window_days: int = 7
+    iceberg_ratio: float = 26.0  # silent dissatisfied customers per complaint (a heuristic, configurable)
+    min_n: int = 30  # below this a share is marked small_sample
+
+
+def _scopes(cases: pl.LazyFrame) -> pl.LazyFrame:
+    """Each case once under its unit and once under the company ("All")."""
+    return pl.concat([cases, cases.with_columns(segment=pl.lit(COMPANY))])
+
+
+def _share(metric: str, grouped: pl.DataFrame, min_n: int) -> pl.DataFrame:
+    """Rows of a share: `hits` of `n` per (period, segment), with its Wilson interval."""
+    low, high = wilson_interval(grouped["hits"].to_numpy(), grouped["n"].to_numpy())
+    return grouped.select(
+        pl.lit(metric).alias("metric"),
+        "period",
+        "segment",
+        pl.lit(None, dtype=pl.String).alias("item"),
+        (pl.col("hits") / pl.col("n")).alias("value"),
+        pl.col("n").cast(pl.Int64),
+        pl.Series("ci_low", low),
+        pl.Series("ci_high", high),
+        (pl.col("n") < min_n).alias("small_sample"),
+    )
+
+
+def kaplan_meier_quantiles(durations: pl.LazyFrame, quantiles: dict[str, float]) -> pl.DataFrame:
+    """Kaplan-Meier time-to-event quantiles per (period, segment).
+
+    `durations`: period, segment, `days` (f64) and `event` (bool: resolved; false: censored).
+    S(t) = prod over event times t_i <= t of (1 - d_i / n_i), with d_i events at t_i and n_i cases
+    still at risk (duration >= t_i). The q-quantile is the first event time at which S(t) <= 1 - q;
+    null when S never falls that low (too many cases still open: "not reached").
+    """
+    steps = (
+        durations.group_by("period", "segment", "days")
+        .agg(d=pl.col("event").sum(), c=pl.len())
+        .sort("period", "segment", "days")
+        .with_columns(at_risk=pl.col("c").cum_sum(reverse=True).over("period", "segment"))
+        .with_columns(survival=(1 - pl.col("d") / pl.col("at_risk")).cum_prod().over("period", "segment"))
+        .filter(pl.col("d") > 0)
+    )
+    return (
+        steps.group_by("period", "segment")
+        .agg(
+            *[
+                pl.col("days").filter(pl.col("survival") <= 1 - q + 1e-12).min().alias(name)
+                for name, q in quantiles.items()
+            ]
+        )
+        .collect()
+    )
+
+
+def complaint_metrics(complaints: pl.LazyFrame, params: ComplaintParameters) -> pl.DataFrame:
+    """Metric rows (metric, period, segment, item, value, n, ci_low, ci_high, small_sample, reference).
+
+    `complaints`: complaint_id, customer_id, received_at, resolved_at, promised_at, follow_up_at,
+    satisfied_at_follow_up, contacts, compensation_amount, compensation_currency, segment, and the
+    report's `period` label of each case.
+    """
+    as_of = pl.lit(params.as_of).dt.convert_time_zone("UTC")
+    cases = complaints.filter(pl.col("received_at") <= as_of)
+    # A repeat: the same customer's next case within the window (cases without a customer id cannot repeat).
+    following = pl.col("received_at").shift(-1).over("customer_id", order_by="received_at")
+    window = pl.duration(days=params.repeat_window_days)
+    cases = cases.with_columns(
+        repeated=pl.col("customer_id").is_not_null() & ((following - pl.col("received_at")) <= window).fill_null(False),
+        resolved=pl.col("resolved_at").is_not_null() & (pl.col("resolved_at") <= as_of),
+    )
+    scoped = _scopes(cases)
+    keys = ("period", "segment")
+    counts, fcr, repeats, promises, followups, compensation, durations = pl.collect_all(
+        [
+            scoped.group_by(keys).agg(n=pl.len()),
+            scoped.group_by(keys).agg(hits=(pl.col("resolved") & (pl.col("contacts") == 1)).sum(), n=pl.len()),
+            scoped.group_by(keys).agg(hits=pl.col("repeated").sum(), n=pl.len()),
+            # Due promises only: one still running (open, promised for later) is not yet kept or broken.
+            scoped.filter(pl.col("promised_at").is_not_null() & (pl.col("resolved") | (pl.col("promised_at") < as_of)))
+            .group_by(keys)
+            .agg(hits=(pl.col("resolved") & (pl.col("resolved_at") <= pl.col("promised_at"))).sum(), n=pl.len()),
+            scoped.filter(pl.col("satisfied_at_follow_up").is_not_null())
+            .group_by(keys)
+            .agg(hits=pl.col("satisfied_at_follow_up").sum(), n=pl.len()),
+            scoped.filter(pl.col("compensation_amount").is_not_null())
+            .group_by(*keys, "compensation_currency")
+            .agg(value=pl.col("compensation_amount").sum(), n=pl.len()),
+            scoped.select(
+                *keys,
+                days=(pl.when(pl.col("resolved")).then(pl.col("resolved_at")).otherwise(as_of) - pl.col("received_at"))
+                .dt.total_microseconds()
+                .truediv(DAY_US),
+                event="resolved",
+            ),
+        ]
+    )
+    n_cases = counts.select(*keys, "n")
+    quantiles = kaplan_meier_quantiles(
+        durations.lazy(), {"time_to_resolution_median": 0.5, "time_to_resolution_p90": 0.9}
+    ).join(n_cases, on=list(keys))
+    rows = [
+        counts.select(pl.lit("complaints").alias("metric"), *keys, pl.col("n").cast(pl.Float64).alias("value"), "n"),
+        _share("fcr", fcr, params.min_n),
+        _share("repeat_contact_rate", repeats, params.min_n),
+        _share("promise_kept", promises, params.min_n),
+        _share("followup_satisfied", followups, params.min_n),
+        compensation.select(
+            pl.lit("compensation_total").alias("metric"),
+            *keys,
+            pl.col("compensation_currency").alias("item"),
+            "value",
+            "n",
+        ),
+        *[
+            quantiles.select(pl.lit(name).alias("metric"), *keys, pl.col(name).alias("value"), "n")
+            for name in ("time_to_resolution_median", "time_to_resolution_p90")
+        ],
+        counts.select(
+            pl.lit("iceberg_silent_estimate").alias("metric"),
+            *keys,
+            (pl.col("n") * params.iceberg_ratio).alias("value"),
+            "n",
+            pl.lit(f"heuristic: {params.iceberg_ratio:g} silent per complaint (TARP 1979/1986)").alias("reference"),
+        ),
+    ]
+    columns = {
+        "metric": pl.String,
+        "period": pl.String,
+        "segment": pl.String,
+        "item": pl.String,
+        "value": pl.Float64,
+        "n": pl.Int64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "small_sample": pl.Boolean,
+        "reference": pl.String,
+    }
+    aligned = [
+        frame.with_columns(
+            *[pl.lit(None, dtype=dtype).alias(c) for c, dtype in columns.items() if c not in frame.columns]
+        ).select(pl.col(c).cast(dtype) for c, dtype in columns.items())
+        for frame in rows
+    ]
+    return pl.concat(aligned).sort("metric", "period", "segment", "item", nulls_last=True)

@@ -127,3 +127,67 @@ def test_kaplan_meier_quantiles_agree_with_statsmodels(seed: int):
 def test_a_case_received_after_the_report_time_is_not_counted():
     late = [*CASES, case("K9", "C9", 45)]  # 15 April, after as_of
     assert get(metrics(late), "complaints")["value"] == 7
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels' log(0) where S reaches 0
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_kaplan_meier_intervals_agree_with_statsmodels(seed: int):
+    """Brookmeyer-Crowley intervals on the complementary log-log scale, as statsmodels (and SAS) compute them;
+    an end that is never reached is null where statsmodels says inf or nan."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 150))
+    days = np.round(rng.exponential(6, n), 0)  # whole days: many ties
+    event = rng.random(n) < rng.uniform(0.5, 1.0)
+    frame = pl.DataFrame({"period": "p", "segment": "s", "days": days, "event": event})
+    ours = kaplan_meier_quantiles(frame.lazy(), {"q50": 0.5, "q90": 0.9}).row(0, named=True)
+    oracle = SurvfuncRight(days, event.astype(int))
+    for name, q in (("q50", 0.5), ("q90", 0.9)):
+        low, high = oracle.quantile_ci(q)
+        for mine, theirs in (
+            (ours[name], oracle.quantile(q)),
+            (ours[f"{name}_low"], low),
+            (ours[f"{name}_high"], high),
+        ):
+            if not np.isfinite(theirs):
+                assert mine is None, (name, seed)
+            else:
+                assert mine == pytest.approx(theirs), (name, seed)
+
+
+def test_a_quantile_on_an_exact_half_follows_the_strict_rule():
+    """S falls to exactly 0.5 at day 2: the median is the next event time, as SAS and statsmodels have it."""
+    frame = pl.DataFrame({"period": "p", "segment": "s", "days": [1.0, 2.0, 3.0, 4.0], "event": [True] * 4})
+    assert kaplan_meier_quantiles(frame.lazy(), {"m": 0.5}).row(0, named=True)["m"] == 3.0
+    assert SurvfuncRight(frame["days"].to_numpy(), np.ones(4)).quantile(0.5) == 3.0
+
+
+def test_promises_still_running_are_neither_kept_nor_broken():
+    cases = [
+        case("P1", "A", 0, resolved=1, promised=2),  # kept
+        case("P2", "B", 0, promised=5),  # open past its promise (due 6 March): broken
+        case("P3", "C", 0, promised=10),  # open past its promise: broken
+        case("P4", "D", 25, promised=20),  # promised for 15 April, after the report time: not yet due
+    ]
+    promise = get(metrics(cases), "promise_kept")
+    assert (promise["value"], promise["n"]) == (pytest.approx(1 / 3), 3)
+
+
+def test_the_repeat_window_includes_its_last_day_and_waits_until_it_closes():
+    cases = [
+        case("R1", "A", 0),
+        case("R2", "A", 7),  # exactly 7 days later: a repeat
+        case("R3", "B", 0),
+        case("R4", "B", 8),  # 8 days later: none
+        case("R5", "C", 28),  # 29 March: its window runs past the report time (1 April)
+    ]
+    repeat = get(metrics(cases), "repeat_contact_rate")
+    assert (repeat["value"], repeat["n"]) == (pytest.approx(1 / 4), 4)  # R5 is not yet decidable
+    assert "still open are left out" in repeat["reference"]
+
+
+def test_resolution_times_say_how_many_cases_were_open():
+    median = get(metrics(), "time_to_resolution_median")
+    assert median["reference"].startswith("Kaplan-Meier; 2 of 7 cases open, censored at the report time")
+    p90 = get(metrics(), "time_to_resolution_p90")
+    assert p90["value"] is None and p90["reference"].endswith("not reached: too many cases still open")
+    assert median["small_sample"] is True

@@ -20,13 +20,15 @@ being dropped (dropping them would make resolution look faster than it is).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 
+from transforms.improvement.rows import metric_rows
 from transforms.scopes import COMPANY
-from transforms.stats import wilson_interval
+from transforms.stats import Z95, wilson_interval
 
 DAY_US = 86_400_000_000
 
@@ -60,36 +62,53 @@ def _share(metric: str, grouped: pl.DataFrame, min_n: int) -> pl.DataFrame:
     )
 
 
-def kaplan_meier_quantiles(durations: pl.LazyFrame, quantiles: dict[str, float]) -> pl.DataFrame:
-    """Kaplan-Meier time-to-event quantiles per (period, segment).
+def kaplan_meier_quantiles(durations: pl.LazyFrame, quantiles: dict[str, float], z: float = Z95) -> pl.DataFrame:
+    """Kaplan-Meier time-to-event quantiles and their 95 % intervals per (period, segment).
 
     `durations`: period, segment, `days` (f64) and `event` (bool: resolved; false: censored).
-    S(t) = prod over event times t_i <= t of (1 - d_i / n_i), with d_i events at t_i and n_i cases
-    still at risk (duration >= t_i). The q-quantile is the first event time at which S(t) <= 1 - q;
-    null when S never falls that low (too many cases still open: "not reached").
+    At each event time t_i with d_i events and n_i cases still at risk (duration >= t_i):
+    S(t_i) = prod (1 - d_j / n_j) over t_j <= t_i, Greenwood se = S·sqrt(sum d_j / (n_j (n_j - d_j))).
+    The q-quantile is the first event time at which S < 1 - q (SAS's strict rule, as statsmodels);
+    its interval (Brookmeyer-Crowley, complementary log-log scale, as SAS and statsmodels) spans the
+    event times where |g(S) - g(1 - q)| / (g'(S)·se) <= z, g(x) = log(-log x), up to the next event
+    time. A quantile, or an interval end, that S never reaches is null ("not reached").
+    For each quantile name the frame has `<name>`, `<name>_low` and `<name>_high`.
     """
+    group = ("period", "segment")
     steps = (
-        durations.group_by("period", "segment", "days")
+        durations.group_by(*group, "days")
         .agg(d=pl.col("event").sum(), c=pl.len())
-        .sort("period", "segment", "days")
-        .with_columns(at_risk=pl.col("c").cum_sum(reverse=True).over("period", "segment"))
-        .with_columns(survival=(1 - pl.col("d") / pl.col("at_risk")).cum_prod().over("period", "segment"))
+        .sort(*group, "days")
+        .with_columns(at_risk=pl.col("c").cum_sum(reverse=True).over(group))
         .filter(pl.col("d") > 0)
-    )
-    return (
-        steps.group_by("period", "segment")
-        .agg(
-            *[
-                pl.col("days").filter(pl.col("survival") <= 1 - q + 1e-12).min().alias(name)
-                for name, q in quantiles.items()
-            ]
+        .with_columns(
+            # As statsmodels computes it (a sum of logs), so a quantile on an exact 0.5 agrees with it.
+            survival=(1 - pl.col("d") / pl.col("at_risk")).log().cum_sum().exp().over(group),
+            greenwood=pl.when(pl.col("at_risk") > pl.col("d"))
+            .then(pl.col("d") / (pl.col("at_risk") * (pl.col("at_risk") - pl.col("d"))))
+            .otherwise(float("nan"))
+            .cum_sum()
+            .over(group),
+            next_days=pl.col("days").shift(-1).over(group),
         )
-        .collect()
+        .with_columns(se=pl.col("survival") * pl.col("greenwood").sqrt())
     )
+    cloglog = pl.col("survival").log().neg().log()
+    slope = -1 / (pl.col("survival") * pl.col("survival").log())
+    aggregations = []
+    for name, q in quantiles.items():
+        target = math.log(-math.log(1 - q))
+        inside = ((cloglog - target) / (slope * pl.col("se"))).abs() <= z
+        aggregations += [
+            pl.col("days").filter(pl.col("survival") < 1 - q).min().alias(name),
+            pl.col("days").filter(inside).first().alias(f"{name}_low"),
+            pl.col("next_days").filter(inside).last().alias(f"{name}_high"),
+        ]
+    return steps.group_by(group).agg(aggregations).collect()
 
 
 def complaint_metrics(complaints: pl.LazyFrame, params: ComplaintParameters) -> pl.DataFrame:
-    """Metric rows (metric, period, segment, item, value, n, ci_low, ci_high, small_sample, reference).
+    """Metric rows (transforms/improvement/rows.py columns) for every period and scope.
 
     `complaints`: complaint_id, customer_id, received_at, resolved_at, promised_at, follow_up_at,
     satisfied_at_follow_up, contacts, compensation_amount, compensation_currency, segment, and the
@@ -102,15 +121,17 @@ def complaint_metrics(complaints: pl.LazyFrame, params: ComplaintParameters) -> 
     window = pl.duration(days=params.repeat_window_days)
     cases = cases.with_columns(
         repeated=pl.col("customer_id").is_not_null() & ((following - pl.col("received_at")) <= window).fill_null(False),
+        # A case whose window has not closed yet cannot be told "no repeat": it is left out of the rate.
+        window_closed=pl.col("received_at") + window <= as_of,
         resolved=pl.col("resolved_at").is_not_null() & (pl.col("resolved_at") <= as_of),
     )
     scoped = _scopes(cases)
     keys = ("period", "segment")
     counts, fcr, repeats, promises, followups, compensation, durations = pl.collect_all(
         [
-            scoped.group_by(keys).agg(n=pl.len()),
+            scoped.group_by(keys).agg(n=pl.len(), open=(~pl.col("resolved")).sum()),
             scoped.group_by(keys).agg(hits=(pl.col("resolved") & (pl.col("contacts") == 1)).sum(), n=pl.len()),
-            scoped.group_by(keys).agg(hits=pl.col("repeated").sum(), n=pl.len()),
+            scoped.filter("window_closed").group_by(keys).agg(hits=pl.col("repeated").sum(), n=pl.len()),
             # Due promises only: one still running (open, promised for later) is not yet kept or broken.
             scoped.filter(pl.col("promised_at").is_not_null() & (pl.col("resolved") | (pl.col("promised_at") < as_of)))
             .group_by(keys)
@@ -130,14 +151,17 @@ def complaint_metrics(complaints: pl.LazyFrame, params: ComplaintParameters) -> 
             ),
         ]
     )
-    n_cases = counts.select(*keys, "n")
-    quantiles = kaplan_meier_quantiles(
-        durations.lazy(), {"time_to_resolution_median": 0.5, "time_to_resolution_p90": 0.9}
-    ).join(n_cases, on=list(keys))
+    names = {"time_to_resolution_median": 0.5, "time_to_resolution_p90": 0.9}
+    quantiles = counts.join(kaplan_meier_quantiles(durations.lazy(), names), on=list(keys), how="left")
+    censored = pl.format("Kaplan-Meier; {} of {} cases open, censored at the report time", "open", "n")
+    exact = pl.lit(False)  # a count of the log, not a sample: no interval
+    window_note = f"window {params.repeat_window_days} days; cases whose window is still open are left out"
     rows = [
-        counts.select(pl.lit("complaints").alias("metric"), *keys, pl.col("n").cast(pl.Float64).alias("value"), "n"),
+        counts.select(
+            pl.lit("complaints").alias("metric"), *keys, pl.col("n").cast(pl.Float64).alias("value"), "n", exact
+        ),
         _share("fcr", fcr, params.min_n),
-        _share("repeat_contact_rate", repeats, params.min_n),
+        _share("repeat_contact_rate", repeats, params.min_n).with_columns(reference=pl.lit(window_note)),
         _share("promise_kept", promises, params.min_n),
         _share("followup_satisfied", followups, params.min_n),
         compensation.select(
@@ -146,35 +170,33 @@ def complaint_metrics(complaints: pl.LazyFrame, params: ComplaintParameters) -> 
             pl.col("compensation_currency").alias("item"),
             "value",
             "n",
+            exact.alias("small_sample"),
         ),
         *[
-            quantiles.select(pl.lit(name).alias("metric"), *keys, pl.col(name).alias("value"), "n")
-            for name in ("time_to_resolution_median", "time_to_resolution_p90")
+            quantiles.select(
+                pl.lit(name).alias("metric"),
+                *keys,
+                pl.col(name).alias("value"),
+                "n",
+                pl.col(f"{name}_low").alias("ci_low"),
+                pl.col(f"{name}_high").alias("ci_high"),
+                (pl.col("n") < params.min_n).alias("small_sample"),
+                pl.when(pl.col(name).is_null())
+                .then(pl.concat_str(censored, pl.lit("; not reached: too many cases still open")))
+                .when(pl.col(f"{name}_high").is_null())
+                .then(pl.concat_str(censored, pl.lit("; upper end of the interval not reached")))
+                .otherwise(censored)
+                .alias("reference"),
+            )
+            for name in names
         ],
         counts.select(
             pl.lit("iceberg_silent_estimate").alias("metric"),
             *keys,
             (pl.col("n") * params.iceberg_ratio).alias("value"),
             "n",
+            exact.alias("small_sample"),
             pl.lit(f"heuristic: {params.iceberg_ratio:g} silent per complaint (TARP 1979/1986)").alias("reference"),
         ),
     ]
-    columns = {
-        "metric": pl.String,
-        "period": pl.String,
-        "segment": pl.String,
-        "item": pl.String,
-        "value": pl.Float64,
-        "n": pl.Int64,
-        "ci_low": pl.Float64,
-        "ci_high": pl.Float64,
-        "small_sample": pl.Boolean,
-        "reference": pl.String,
-    }
-    aligned = [
-        frame.with_columns(
-            *[pl.lit(None, dtype=dtype).alias(c) for c, dtype in columns.items() if c not in frame.columns]
-        ).select(pl.col(c).cast(dtype) for c, dtype in columns.items())
-        for frame in rows
-    ]
-    return pl.concat(aligned).sort("metric", "period", "segment", "item", nulls_last=True)
+    return metric_rows(rows)

@@ -26,9 +26,7 @@ from pydantic import (
 )
 
 from transforms.scopes import COMPANY
-from transforms.staging import RECORD_SPECS
 from transforms.staging.columns import LINEAGE_COLUMNS, RANKING_COLUMNS, STAGING_COLUMNS
-from transforms.staging.records import output_columns, table_schema
 
 PIPELINE_FILE = "pipeline.yaml"
 CODEBOOK_FILE = "codebook.yaml"
@@ -683,6 +681,10 @@ def _cross_check(settings: Settings) -> None:
         check_profiles(settings.pipeline.profiles, known)
     except ValueError as exc:
         raise ConfigError(f"{pipeline_file}: key 'profiles': {exc}") from None
+    # The declarations import polars and dataframely: only a command that loads settings pays for them.
+    from transforms.staging import RECORD_SPECS
+    from transforms.staging.records import output_columns, table_schema
+
     measures = settings.pipeline.suppliers.measures
     taken = {
         c for spec in RECORD_SPECS if spec.open_number_columns for c in (*table_schema(spec), *output_columns(spec))

@@ -26,8 +26,7 @@ from datetime import datetime
 
 import polars as pl
 
-from transforms.improvement.rows import metric_rows
-from transforms.scopes import COMPANY
+from transforms.improvement.rows import metric_rows, with_company
 from transforms.stats import Z95, wilson_interval
 
 DAY_US = 86_400_000_000
@@ -39,11 +38,6 @@ class ComplaintParameters:
     repeat_window_days: int = 7
     iceberg_ratio: float = 26.0  # silent dissatisfied customers per complaint (a heuristic, configurable)
     min_n: int = 30  # below this a share is marked small_sample
-
-
-def _scopes(cases: pl.LazyFrame) -> pl.LazyFrame:
-    """Each case once under its unit and once under the company ("All")."""
-    return pl.concat([cases, cases.with_columns(segment=pl.lit(COMPANY))])
 
 
 def _share(metric: str, grouped: pl.DataFrame, min_n: int) -> pl.DataFrame:
@@ -125,7 +119,7 @@ def complaint_metrics(complaints: pl.LazyFrame, params: ComplaintParameters) -> 
         window_closed=pl.col("received_at") + window <= as_of,
         resolved=pl.col("resolved_at").is_not_null() & (pl.col("resolved_at") <= as_of),
     )
-    scoped = _scopes(cases)
+    scoped = with_company(cases)
     keys = ("period", "segment")
     counts, fcr, repeats, promises, followups, compensation, durations = pl.collect_all(
         [

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from transforms.improvement.rows import metric_rows
+from transforms.improvement.rows import metric_rows, with_company
 from transforms.scopes import COMPANY
 from transforms.staging.management import SELF_ASSESSMENT_AREAS
 from transforms.stats import mean_interval, wilson_interval
@@ -39,11 +39,6 @@ Frame = pl.DataFrame | pl.LazyFrame
 
 def _collect(frame: Frame) -> pl.DataFrame:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-
-
-def _scopes(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Each row once under its unit and once under the company ("All")."""
-    return pl.concat([frame, frame.with_columns(segment=pl.lit(COMPANY))])
 
 
 # --- 1. Return rate ---------------------------------------------------------------------------
@@ -84,8 +79,8 @@ def return_rate(orders: Frame, returns: Frame, *, min_n: int = 30) -> pl.DataFra
     products (item = reason). Returns without orders give a null rate ("no orders recorded"), so a
     missing orders file shows instead of vanishing.
     """
-    o = _scopes(orders.lazy().select("period", "segment", "product", pl.col("orders").cast(pl.Int64)))
-    r = _scopes(
+    o = with_company(orders.lazy().select("period", "segment", "product", pl.col("orders").cast(pl.Int64)))
+    r = with_company(
         returns.lazy().select("period", "segment", "product", "return_reason", pl.col("returns").cast(pl.Int64))
     )
     unit, by_product = ["period", "segment"], ["period", "segment", "product"]

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from transforms.scopes import COMPANY
+
 COLUMNS: dict[str, pl.DataType] = {
     "metric": pl.String(),
     "period": pl.String(),
@@ -43,3 +45,8 @@ def metric_rows(frames: Sequence[pl.DataFrame], extra: Mapping[str, pl.DataType]
         .with_columns(pl.col(c).fill_nan(None) for c in FLOATS)
         .sort("metric", "period", "segment", "item", "reference", nulls_last=True)
     )
+
+
+def with_company(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Each row once under its unit and once under the company ("All"): one pass gives every scope."""
+    return pl.concat([rows, rows.with_columns(segment=pl.lit(COMPANY))])

@@ -352,7 +352,9 @@ def report_files(settings: Settings, data: Any, kind: str = KIND) -> ReportFiles
     folder = settings.reports / data.period
     suffix = f"_as-of-{data.data_as_of.astimezone(UTC):%Y%m%dT%H%M%S}" if data.reproduced else ""
     stem = report_stem(kind, data.period, data.segment) + suffix
-    metrics_stem = report_stem("metrics", data.period, data.segment) + suffix
+    # The scorecard's metrics file keeps its first name ("metrics_..."); every other kind's is "<kind>-metrics_...".
+    metrics_kind = "metrics" if kind == KIND else f"{kind}-metrics"
+    metrics_stem = report_stem(metrics_kind, data.period, data.segment) + suffix
     return ReportFiles(
         kind,
         data.period,

@@ -488,6 +488,49 @@ class Suppliers(_Strict):
     measures: list[Identifier] = []
 
 
+class Goal(_Strict):
+    """A quantified goal the improvement report marks met / at risk / missed (e.g. fcr >= 0.8)."""
+
+    metric: Identifier  # a metric id of the improvement report's metrics file
+    comparator: Literal[">=", "<="]  # ">=": higher is better
+    target: float
+    at_risk_margin: float = Field(default=0.0, ge=0)  # a miss by at most this much is "at risk"
+    item: str | None = None  # one item of the metric (an attribute, a supplier); None: the metric's headline row
+    label: str | None = Field(default=None, max_length=120)  # how the report names it
+
+
+class ProblemRanking(_Strict):
+    """How the top quality problems are ranked: weights of frequency, cost and actionability."""
+
+    frequency: float = Field(default=0.5, ge=0)
+    cost: float = Field(default=0.3, ge=0)
+    actionable: float = Field(default=0.2, ge=0)
+
+
+class QuestionOfPeriod(_Strict):
+    """The one question asked in every conversation for a period (domain notes): a codebook question
+    id or an interview topic; `periods` picks it per period label, `default` otherwise."""
+
+    default: str | None = None
+    periods: dict[str, str] = {}
+
+
+class Improvement(_Strict):
+    """The continuous-improvement report: its period, the figures it compares and its thresholds."""
+
+    period: Literal["month", "quarter", "year"] = "month"
+    history: int = Field(default=24, ge=4, le=120)  # periods on its control charts and trends
+    min_n: int = Field(default=30, ge=1)  # below this a figure is marked "small sample"
+    repeat_window_days: int = Field(default=7, ge=1, le=365)
+    iceberg_ratio: float = Field(default=26.0, gt=0)  # silent dissatisfied customers per complaint (a heuristic)
+    bootstrap: int = Field(default=500, ge=50, le=5000)  # key-driver bootstrap replicates
+    top_problems: ProblemRanking = ProblemRanking()
+    goals: list[Goal] = []
+    question_of_period: QuestionOfPeriod = QuestionOfPeriod()
+    # Customer base by customer type (shares or counts): what focus groups are compared with.
+    customer_base: dict[str, float] = {}
+
+
 class Pipeline(_Strict):
     paths: Paths = Paths()
     intake: Intake = Intake()
@@ -508,6 +551,7 @@ class Pipeline(_Strict):
     schedule: Schedule = Schedule()
     management: Management = Management()
     suppliers: Suppliers = Suppliers()
+    improvement: Improvement = Improvement()
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,20 @@ def report_contexts(settings: Settings, snapshot: Any) -> list[dict[str, Any]]:
     return contexts
 
 
+def improvement(settings: Settings, store: Store) -> list[dict[str, Any]]:
+    """The monthly improvement report's snapshot (every metric, every unit) and each scope's context."""
+    from flows import improvement_report
+    from flows.report_kinds import IMPROVEMENT
+
+    snapshot = improvement_report.read_snapshot(settings, store, now=NOW)
+    return [
+        IMPROVEMENT.context(
+            settings, improvement_report.scope_improvement(snapshot, report_scope(settings, name), settings), []
+        )
+        for name in settings.scope_names
+    ]
+
+
 def render(settings: Settings, contexts: list[dict[str, Any]]) -> int:
     """Render the PDFs in memory; return how many."""
     from flows.render import render_scorecards

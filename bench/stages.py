@@ -84,6 +84,8 @@ def night(project: str, *files: str) -> None:
     clock.lap("metrics")
     api.report_contexts(settings, snapshot)
     clock.lap("report contexts")
+    api.improvement(settings, store)
+    clock.lap("improvement: metrics + contexts")
 
 
 def render(project: str) -> None:

@@ -204,7 +204,12 @@ def _check_report_arguments(
     units = None if scope == COMPANY else settings.units_in(scope)
     try:
         check_reproducible(store, as_of)
-        periods = available_periods(store, units, as_of)
+        if kind == "scorecard":
+            periods = available_periods(store, units, as_of)
+        else:
+            from flows.improvement_report import available_periods as report_periods
+
+            periods = report_periods(settings, store, units, as_of)
     except NoDataError as exc:
         _usage_error(str(exc))
     if period not in (None, "latest") and period not in periods:
@@ -287,7 +292,12 @@ def _report_command(settings: Settings, as_json: bool, what: str, **parameters: 
 def report(
     config: ConfigOption = None,
     kind: Annotated[str, typer.Option(help="Report kind.")] = "scorecard",
-    period: Annotated[str | None, typer.Option(help="'latest', a year '2025' or 'FY2026'.")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="'latest', or the kind's period: a year '2025' / 'FY2026' (scorecard), '2025-03' (improvement)."
+        ),
+    ] = None,
     segment: Annotated[str, typer.Option(help="'All', a unit or a group (case does not matter).")] = COMPANY,
     recipient: Annotated[
         list[str] | None, typer.Option(help="Deliver to these addresses (repeatable; default: those entitled).")
@@ -321,8 +331,9 @@ def report(
 
 @app.command()
 def resend(
-    period: Annotated[str, typer.Option(help="The period whose report to send again, e.g. 2025.")],
+    period: Annotated[str, typer.Option(help="The period whose report to send again, e.g. 2025 or 2025-03.")],
     config: ConfigOption = None,
+    kind: Annotated[str, typer.Option(help="Report kind.")] = "scorecard",
     segment: Annotated[str, typer.Option(help="'All', a unit or a group.")] = COMPANY,
     recipient: Annotated[list[str] | None, typer.Option(help="Only these addresses (default: those entitled).")] = None,
     as_json: JsonOption = False,
@@ -335,7 +346,7 @@ def resend(
         settings,
         as_json,
         "Re-sending the report",
-        kind="scorecard",
+        kind=kind,
         period=period,
         segment=segment,
         recipients=recipient,

@@ -798,18 +798,18 @@ def _excerpt_themes(problem: str) -> str:
 
 INTERVIEWERS = ("IV-01", "IV-02", "IV-03", "IV-04")
 LENIENT_INTERVIEWER = "IV-03"  # rates systematically higher: an interviewer effect to detect
-INTERVIEWS_PER_UNIT = {  # (2024, 2025)
-    "Tallinn": (5, 5),
-    "Rīga": (4, 4),
-    "Narva": (6, 4),  # Narva moved from interviews to questionnaires in 2025
-    "Cape Town": (2, 2),
-    "Online shop": (3, 5),
+INTERVIEWS_PER_UNIT = {  # (2024, 2025): about seven a month, so each monthly report has some to read
+    "Tallinn": (20, 22),
+    "Rīga": (16, 18),
+    "Narva": (24, 16),  # Narva moved from interviews to questionnaires in 2025
+    "Cape Town": (6, 8),
+    "Online shop": (12, 20),
 }
 OPEN_QUESTION = "what_to_improve"  # an open question: a theme and the customer's words, no rating
 
 
 def _interviews(rng: np.random.Generator, customers: dict[tuple[str, int], np.ndarray]) -> dict[str, bytes]:
-    """~40 interviews x 4 answers (overall, recommend, resolved first time, an open question), one file a year."""
+    """~160 interviews x 4 answers (overall, recommend, resolved first time, an open question), one file a year."""
     files = {}
     for i, year in enumerate(YEARS):
         interviews = []
@@ -903,6 +903,9 @@ SESSIONS = (
     Session("FG-2025-02", dt.datetime(2025, 9, 24, 17, 0), "MOD-03", "Narva branch", "Narva",
             "How customers prefer to give feedback: interviews or questionnaires", ("ru", "en"),
             ("waiting_time", "hard_to_reach", "value_for_money"), "Ida-Viru County", 7),
+    Session("FG-2025-03", dt.datetime(2025, 12, 3, 17, 0), "MOD-02", "Tallinn office, meeting room 2", "Tallinn",
+            "Promises, follow-up and being kept waiting", ("et", "ru"),
+            ("broken_promise", "no_follow_up", "waiting_time"), "Harju County", 7),
 )
 # fmt: on
 OTHER_REGIONS = ("Tartu County", "Pärnu County", "Kurzeme", "Vidzeme", "Ida-Viru County", "Harju County")
@@ -913,7 +916,7 @@ def _session_time(session: Session) -> dt.datetime:
 
 
 def _focus_groups(rng: np.random.Generator, customers: dict[tuple[str, int], np.ndarray]) -> dict[str, bytes]:
-    """4 sessions; 6-8 participants each, skewed against the customer base; ~60 coded excerpts."""
+    """5 sessions; 6-8 participants each, skewed against the customer base; ~60 coded excerpts."""
     sessions, participants, excerpts = [], [], []
     for session in SESSIONS:
         year = session.held_at.year

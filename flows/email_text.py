@@ -274,3 +274,58 @@ def outdated_alert(
         FOOTER,
     ]
     return f"[csat] OUTDATED: {report_key} - {len(holders)} recipient(s) hold an earlier version", "\n".join(lines)
+
+
+# --- the continuous-improvement report ---------------------------------------------------------
+
+
+def improvement_headline(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The figures the improvement report leads with (a correction compares them): overall satisfaction
+    and the three problems to fix, as printed."""
+    overall = context["overall"]
+    figures = {
+        "overall": {
+            "label": "satisfied overall",
+            "text": overall["text"],
+            "points": None if overall["value"] is None else 100 * overall["value"],
+        }
+    }
+    for fix in context["fixes"]["items"]:
+        figures[f"fix{fix['rank']}"] = {"label": f"problem {fix['rank']}", "text": fix["label"], "points": None}
+    return figures
+
+
+def improvement_subject(organisation: str, report: ReportFiles) -> str:
+    scope = "" if report.segment == COMPANY else f" - {report.segment}"
+    return f"{organisation}: continuous improvement report {report.period}{scope}"
+
+
+def improvement_body(report: ReportFiles, context: dict[str, Any]) -> str:
+    """Plain text: what to fix (theme names from the coding frame, never customer text), goals, completeness."""
+    meta, fixes, counts = context["meta"], context["fixes"]["items"], context["goal_counts"]
+    title = meta["title"] + ("" if report.segment == COMPANY else f" for {meta['segment_label']}")
+    lines = [f"- {fix['label']}: {fix['total_text']} mentions ({fix['evidence']})" for fix in fixes] or [
+        "- no problem was raised in this period"
+    ]
+    goals = ", ".join(f"{counts[s]} {s}" for s in ("met", "at risk", "missed") if counts[s]) or "no goals configured"
+    missing = ["", "Incomplete data - these figures may change:", *(f"- {line}" for line in meta["missing"])]
+    return "\n".join(
+        [
+            title,
+            "",
+            f"Satisfied overall: {context['overall']['text']} (95 % interval {context['overall']['ci_text']}, "
+            f"n = {context['overall']['n_text']}).",
+            "",
+            "Three things to fix:",
+            *lines,
+            "",
+            f"Goals: {goals}.",
+            *(missing if meta["missing"] else []),
+            "",
+            "The attached PDF has the evidence, key drivers, gaps, control charts, complaints, themes, method and "
+            "data quality.",
+            f"Data as of {report.data_as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
+            "",
+            FOOTER,
+        ]
+    )

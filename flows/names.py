@@ -8,7 +8,7 @@ import re
 from transforms.scopes import COMPANY
 
 _NOT_WORD = re.compile(r"[\W_]+")
-_PLAIN = re.compile(r"[A-Za-z0-9]{1,40}")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")  # kinds and period labels ("2025-12")
 
 
 def name_part(text: str, max_chars: int = 40) -> str:

@@ -86,7 +86,8 @@ class RunSummary:
     run: str = ""
     status: str = "completed"  # completed | held | would_hold (dry run) | failed (raises after its artifact)
     dry_run: bool = False
-    period: str | None = None
+    period: str | None = None  # the first kind's (the scorecard's); `periods` has each kind's
+    periods: dict[str, str] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)  # what the completeness gate found
     # Rejected or mostly quarantined files of sources no report reads yet: they hold nothing, but are told.
@@ -122,13 +123,13 @@ class RunRequest:
     """What a run is asked to do: which reports, for which period and whom, and how to deliver."""
 
     scopes: list[str]  # 'All', groups, units
-    period: str  # 'latest' or a label
+    period: str | None  # 'latest' or a label; None: each kind's own (flows/report_kinds.py default_period)
     recipients: list[Recipient] | None = None  # None: everyone entitled to each report
     as_of: datetime | None = None  # a reproduction from the data as it was
     resend: bool = False
     deliver_incomplete: bool = False
     dry_run: bool = False
-    kind: str = "scorecard"  # a key of flows.report_kinds.REPORT_KINDS
+    kinds: tuple[str, ...] = ("scorecard",)  # keys of flows.report_kinds.REPORT_KINDS, built in this order
 
 
 @dataclass(frozen=True)
@@ -299,8 +300,8 @@ def csat_flow(name: str) -> Any:
     )
 
 
-# The kind the nightly run builds (every kind's `schedule` says when it is due; the scorecard is nightly).
-NIGHTLY_KIND = next(k.name for k in REPORT_KINDS.values() if k.schedule == "nightly")
+# The kinds the nightly run builds (a kind's `schedule` says when it is due), each for its own period.
+NIGHTLY_KINDS = tuple(k.name for k in REPORT_KINDS.values() if k.schedule == "nightly")
 
 
 @csat_flow("nightly")
@@ -311,10 +312,10 @@ def nightly(config_dir: str | None = None, deliver_incomplete: bool = False, dry
         settings,
         RunRequest(
             scopes=nightly_scopes(settings),
-            period=settings.pipeline.report.period,
+            period=None,
             deliver_incomplete=deliver_incomplete,
             dry_run=dry_run,
-            kind=NIGHTLY_KIND,
+            kinds=NIGHTLY_KINDS,
         ),
     )
 
@@ -341,13 +342,13 @@ def report(
         settings,
         RunRequest(
             scopes=[scope],
-            period=period or settings.pipeline.report.period,
+            period=period,
             recipients=None if recipients is None else settings.recipients_for(scope, recipients),
             as_of=as_of,
             resend=resend,
             deliver_incomplete=deliver_incomplete,
             dry_run=dry_run,
-            kind=kind,
+            kinds=(kind,),
         ),
     )
 
@@ -372,24 +373,73 @@ def _run(settings: Settings, request: RunRequest) -> Any:
 
 
 def _produce(settings: Settings, store: Store, summary: RunSummary, request: RunRequest) -> None:
-    """The recipe: ingest, read the store, build, gate, render, deliver (or hold)."""
+    """The recipe: ingest once, then per report kind read the store, build, gate, render, deliver (or hold).
+
+    A kind without data (no complete period yet) does not stop the others; the run still fails
+    at the end, naming it. So does a delivery failure.
+    """
     # Even an on-demand report first loads what is waiting, so it shows the same data as the nightly.
     start_importing_statistics()
     outcomes = ingest_inbox(settings, store)
     summary.files = [asdict(o) for o in outcomes]
     _tell_about_other_sources(settings, summary, outcomes, dry_run=request.dry_run)
+    no_data: list[str] = []
+    failures: list[str] = []
+    gated = Gated()
+    for name in request.kinds:
+        kind = report_kind(name)
+        try:
+            failures += _produce_kind(settings, store, summary, request, kind, outcomes, gated)
+        except NoDataError as exc:
+            if len(request.kinds) == 1:
+                raise
+            get_run_logger().error("%s: no report - %s", kind.name, exc)
+            summary.reports.append({"kind": kind.name, "skipped": str(exc)})
+            no_data.append(f"{kind.name}: {exc}")
+    if gated.issues and not request.dry_run:
+        # One alert for the run, whichever kinds the findings hold: the owner acts once.
+        unique = list({i.detail: i for i in gated.issues}.values())
+        _alert_owner(settings, summary, unique, gated.built, gated.held)
+    if failures:
+        raise DeliveryError(" | ".join(failures))
+    if no_data:
+        raise NoDataError("; ".join(no_data))
+
+
+@dataclass
+class Gated:
+    """What the completeness gate found across a run's report kinds: told to the owner once, at the end."""
+
+    issues: list[Issue] = field(default_factory=list)
+    built: list[BuiltReport] = field(default_factory=list)
+    held: list[tuple[str, DeliveryOutcome]] = field(default_factory=list)
+
+
+def _produce_kind(
+    settings: Settings,
+    store: Store,
+    summary: RunSummary,
+    request: RunRequest,
+    kind: ReportKind,
+    outcomes: list[FileOutcome],
+    gated: Gated,
+) -> list[str]:
+    """One kind's reports: read, build, gate, render, deliver; returns the delivery failures."""
     report_scopes = [report_scope(settings, name) for name in request.scopes]
     single = report_scopes[0].unit_filter if len(report_scopes) == 1 else None
-    kind = report_kind(request.kind)
-    snapshot = read_store(settings, store, kind.name, request.period, single, request.as_of)
-    summary.period = snapshot.period
+    period = request.period or kind.default_period(settings)
+    snapshot = read_store(settings, store, kind.name, period, single, request.as_of)
+    summary.periods[kind.name] = snapshot.period
+    summary.period = summary.period or snapshot.period
     issues = _completeness(settings, snapshot, outcomes, kind)
-    summary.issues = [i.detail for i in issues]
+    summary.issues += [i.detail for i in issues if i.detail not in summary.issues]
     built, skipped = build_reports(settings, snapshot, report_scopes, issues, kind.name)
     if not built:
         raise NoDataError("; ".join(skipped))
     render_reports(settings, built)
-    summary.reports = [_report_entry(r) for r in built] + [{"skipped": reason} for reason in skipped]
+    summary.reports += [_report_entry(r) for r in built] + [
+        {"kind": kind.name, "skipped": reason} for reason in skipped
+    ]
     recipients = request.recipients
     if recipients is None and request.as_of is not None:
         recipients = []  # a reproduction is an archive copy: it goes only to addresses asked for
@@ -407,22 +457,23 @@ def _produce(settings: Settings, store: Store, summary: RunSummary, request: Run
     # findings do not concern go out; recipients already holding a report lose nothing.
     held = [(k, o) for k, o in planned if o.status == "planned" and k in incomplete] if gate_holds else []
     if request.dry_run:
-        summary.emails = [_email_entry(k, o, held=(k, o) in held, dry_run=True) for k, o in planned]
-        summary.status = WOULD_HOLD if held else "completed"
-        return
+        summary.emails += [_email_entry(k, o, held=(k, o) in held, dry_run=True) for k, o in planned]
+        if held:
+            summary.status = WOULD_HOLD
+        return []
     held_keys = {k for k, _ in held}
     delivered, failures = deliver_reports(
         settings, [(e, r) for e, r in emails if e.report_key not in held_keys], resend=request.resend, dry_run=False
     )
-    summary.emails = [_email_entry(k, o) for k, o in delivered] + [_email_entry(k, o, held=True) for k, o in held]
+    summary.emails += [_email_entry(k, o) for k, o in delivered] + [_email_entry(k, o, held=True) for k, o in held]
     if held:
         summary.status = HELD
-        _alert_owner(settings, summary, issues, built, held)
-    elif issues:
-        _alert_owner(settings, summary, issues, built, held)
+    if issues:
+        gated.issues += issues
+        gated.built += built
+        gated.held += held
     _report_outdated(settings, summary, emails, delivered)
-    if failures:
-        raise DeliveryError(" | ".join(failures))
+    return failures
 
 
 def _completeness(
@@ -442,13 +493,13 @@ def _completeness(
     period_files = files_of_period(
         snapshot.ingest_files.lazy().filter(pl.col("source").is_in(kind.reads)),
         snapshot.file_units.lazy(),
-        snapshot.period,
+        snapshot.intake_period,
         loaded_now,
     )
     accepted = set(ledger.accepted())
     expected = [u.name for u in settings.pipeline.units if u.expected]
     return intake_issues(this_run, period_files.collect(), accepted, limits.max_quarantine_share) + volume_issues(
-        snapshot.metrics,
+        snapshot.volume,
         snapshot.period,
         snapshot.previous,
         expected,

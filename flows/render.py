@@ -37,6 +37,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
 COMMON_STYLESHEET = "css/common.css"
 SCORECARD_STYLESHEETS = (COMMON_STYLESHEET, "css/scorecard.css")
 SCORECARD_TEMPLATE = "scorecard.html"
+IMPROVEMENT_STYLESHEETS = (COMMON_STYLESHEET, "css/improvement.css")
+IMPROVEMENT_TEMPLATE = "improvement.html"
 RENDERS_PER_WORKER = 25  # a fresh worker process after this many reports (WeasyPrint keeps memory)
 # Below this many reports one process is faster: a worker's start (~3 s of imports and a first
 # layout) outweighs what a second core gives. Measured on the 2-core reference machine (bench/README.md):
@@ -203,6 +205,14 @@ def render_pdf(
     )
 
 
+def _with_logo(logo: Path | None) -> tuple[tuple[Path, ...], str]:
+    """The configured logo as an allowed file and its URL (none: nothing allowed, no URL)."""
+    if logo is None:
+        return (), ""
+    logo = logo.resolve()
+    return (logo,), logo.as_uri()
+
+
 def render_scorecard(
     context: dict[str, Any],
     out_path: Path | None,
@@ -215,22 +225,41 @@ def render_scorecard(
     Returns the bytes; writes them atomically to `out_path` unless it is None.
     """
     charts = {name: svg_data_uri(svg) for name, svg in scorecard_charts(context).items()}
-    extra: tuple[Path, ...] = ()
-    logo_url = ""
-    if logo is not None:
-        logo = logo.resolve()
-        extra, logo_url = (logo,), logo.as_uri()
+    extra, logo_url = _with_logo(logo)
     full = {**context, "charts": charts, "logo_url": logo_url}
     return render_pdf(SCORECARD_TEMPLATE, full, out_path, extra_allowed=extra, fetcher=fetcher)
 
 
-def _render_in_worker(job: tuple[dict[str, Any], Path | None]) -> bytes:
-    context, logo = job
-    return render_scorecard(context, None, logo=logo)
+def render_improvement(
+    context: dict[str, Any],
+    out_path: Path | None,
+    *,
+    logo: Path | None = None,
+    fetcher: ReportFetcher | None = None,
+) -> bytes:
+    """The continuous-improvement PDF: its charts from the context, its template and stylesheets."""
+    from flows.improvement_charts import improvement_charts
+
+    charts = {name: svg_data_uri(svg) for name, svg in improvement_charts(context).items()}
+    extra, logo_url = _with_logo(logo)
+    full = {**context, "charts": charts, "logo_url": logo_url}
+    return render_pdf(
+        IMPROVEMENT_TEMPLATE, full, out_path, extra_allowed=extra, fetcher=fetcher, stylesheets=IMPROVEMENT_STYLESHEETS
+    )
 
 
-def render_scorecards(jobs: Sequence[tuple[dict[str, Any], Path | None]], workers: int | None = None) -> list[bytes]:
-    """Render several scorecards (context, logo) to PDF bytes, in order.
+RENDERERS = {"scorecard": render_scorecard, "improvement": render_improvement}
+
+
+def _render_in_worker(job: tuple[str, dict[str, Any], Path | None]) -> bytes:
+    kind, context, logo = job
+    return RENDERERS[kind](context, None, logo=logo)
+
+
+def render_reports(
+    kind: str, jobs: Sequence[tuple[dict[str, Any], Path | None]], workers: int | None = None
+) -> list[bytes]:
+    """Render several reports of one kind (context, logo) to PDF bytes, in order.
 
     From WORKERS_FROM_REPORTS reports on (or when `workers` is given): in worker processes,
     every core busy, each recycled after RENDERS_PER_WORKER reports because WeasyPrint does
@@ -240,9 +269,15 @@ def render_scorecards(jobs: Sequence[tuple[dict[str, Any], Path | None]], worker
     if workers is None:
         workers = (os.cpu_count() or 1) if len(jobs) >= WORKERS_FROM_REPORTS else 1
     workers = min(workers, len(jobs))
+    tasks = [(kind, context, logo) for context, logo in jobs]
     if workers <= 1:
-        return [_render_in_worker(job) for job in jobs]
+        return [_render_in_worker(task) for task in tasks]
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=RENDERS_PER_WORKER
     ) as pool:
-        return list(pool.map(_render_in_worker, jobs))
+        return list(pool.map(_render_in_worker, tasks))
+
+
+def render_scorecards(jobs: Sequence[tuple[dict[str, Any], Path | None]], workers: int | None = None) -> list[bytes]:
+    """Several scorecards: `render_reports` of the scorecard kind."""
+    return render_reports("scorecard", jobs, workers)

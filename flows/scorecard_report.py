@@ -39,7 +39,8 @@ from transforms.normalise import answers_long
 from transforms.periods import previous_period
 from transforms.report_context import ScorecardMeta
 from transforms.scopes import COMPANY
-from transforms.scorecard import ScorecardParameters, answer_sums, scorecard_metrics
+from transforms.scorecard import ScorecardParameters, answer_sums, q_values, quotable_units, scorecard_metrics
+from transforms.weighting import margin_gaps, rake
 
 
 def start_importing_statistics() -> None:
@@ -89,6 +90,18 @@ class StoreSnapshot:
     ingest_files: pl.DataFrame
     file_units: pl.DataFrame
     quarantine: pl.DataFrame
+    # Weighted (weighting.margins configured): margin categories without answers per period (`margin_gaps`).
+    weighting_gaps: pl.DataFrame | None = None
+
+    @property
+    def intake_period(self) -> str:
+        """The period files and their rows are counted in (ingest_file_units): the report's own year."""
+        return self.period
+
+    @property
+    def volume(self) -> pl.DataFrame:
+        """The `responses` rows the completeness gate compares (transforms.completeness.volume_issues)."""
+        return self.metrics
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,7 @@ class ScorecardData:
     quarantine_reasons: pl.DataFrame
     comments: pl.DataFrame
     inputs: dict[str, dict[str, Any]]  # file content hash -> {"file": name, "answers": n} (a correction's cause)
+    weighting_gaps: pl.DataFrame | None = None  # the snapshot's, None when unweighted
 
     @property
     def segment(self) -> str:
@@ -146,6 +160,7 @@ def scorecard_parameters(settings: Settings) -> ScorecardParameters:
         target_nps=pipeline.targets.nps,
         benchmarks=[(b.name, b.metric, b.value, b.period) for b in pipeline.benchmarks],
         groups={g.name: settings.units_in(g.name) for g in pipeline.groups},
+        min_group_size=pipeline.report.min_group_size,
     )
 
 
@@ -229,6 +244,17 @@ def read_snapshot(
         responses.filter(pl.col("period") == chosen), codebook.filter(pl.col("question_id") == params.overall_item)
     )
     in_periods = responses.filter(in_scope)
+    weighting, gaps = settings.pipeline.weighting, None
+    if weighting.margins:
+        # One weight per response, raked per period over all of the period's responses (every scope cuts them).
+        gaps = margin_gaps(in_periods, weighting.margins)
+        in_periods = rake(
+            in_periods,
+            weighting.margins,
+            tolerance=weighting.tolerance,
+            max_iterations=weighting.max_iterations,
+            on_missing="rescale",
+        )
     metrics = scorecard_metrics(answer_sums(in_periods, codebook), in_periods, params)
     comments, current, ingest_files, file_units, quarantine = pl.collect_all(
         [
@@ -252,6 +278,7 @@ def read_snapshot(
         ingest_files=ingest_files,
         file_units=file_units,
         quarantine=quarantine,
+        weighting_gaps=gaps,
     )
 
 
@@ -266,19 +293,24 @@ def scope_scorecard(snapshot: StoreSnapshot, scope: ReportScope, settings: Setti
         metrics = snapshot.metrics.filter(segment.is_in([*scope.units, scope.name]))
     else:
         metrics = snapshot.metrics.filter(segment == scope.name)
+    # Many comparisons are those the report makes: its q-values adjust over the segments it shows.
+    metrics = q_values(metrics)
     answered = metrics.filter(
         (pl.col("metric") == "responses") & (pl.col("period") == snapshot.period) & (segment == scope.name)
     )
     if answered.is_empty():
         raise NoDataError(f"{scope.name} has no answers for period {snapshot.period}")
     units = scope.unit_filter
+    # Comments are quoted only from units with enough respondents that a comment cannot point at its author.
+    quotable = quotable_units(snapshot.metrics, snapshot.period, settings.pipeline.report.min_comment_group_size)
+    comment_units = [u for u in (units if units is not None else quotable) if u in quotable]
     read_files = snapshot.ingest_files.lazy().filter(pl.col("source").is_in(READS))
     files_lazy = files_in_scope(read_files, snapshot.file_units.lazy(), units, snapshot.period)
     files, reasons, comments, inputs = pl.collect_all(
         [
             files_lazy,
             quarantine_summary(snapshot.quarantine.lazy(), files_lazy, units),
-            select_comments(snapshot.comments.lazy(), units, settings.pipeline.report.comments_shown),
+            select_comments(snapshot.comments.lazy(), comment_units, settings.pipeline.report.comments_shown),
             answers_by_file(snapshot.current_answers.lazy(), snapshot.ingest_files.lazy(), units),
         ]
     )
@@ -293,6 +325,7 @@ def scope_scorecard(snapshot: StoreSnapshot, scope: ReportScope, settings: Setti
         quarantine_reasons=reasons,
         comments=comments,
         inputs={sha: {"file": name, "answers": n} for sha, name, n in inputs.iter_rows()},
+        weighting_gaps=snapshot.weighting_gaps,
     )
 
 
@@ -340,7 +373,55 @@ def scorecard_meta(settings: Settings, data: ScorecardData, banner: list[str] | 
         banner=tuple(banner or ()),
         members=data.scope.units if data.scope.name in {g.name for g in settings.pipeline.groups} else (),
         source_titles=tuple((s.name, s.title) for s in SOURCES),
+        min_group_size=report_cfg.min_group_size,
+        min_comment_group_size=report_cfg.min_comment_group_size,
+        weighting=weighting_margins(settings),
+        weighting_notes=weighting_notes(data.weighting_gaps, data.period),
     )
+
+
+WEIGHTING_VARIABLES = {"segment": "business unit", "mode": "collection mode"}
+
+
+def weighting_margins(settings: Settings) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """The configured margins as the report prints them: (variable, ((category, population share), ...))."""
+    from transforms.report_context.vocabulary import MODE_LABELS
+
+    questions = {q.id: q.text for q in settings.codebook.questions}
+    printed = []
+    for variable, categories in settings.pipeline.weighting.margins.items():
+        total = sum(categories.values())
+        name = WEIGHTING_VARIABLES.get(variable) or f"the answer to “{questions[variable]}”"
+        shares = tuple(
+            (MODE_LABELS.get(c, c) if variable == "mode" else c, value / total) for c, value in categories.items()
+        )
+        printed.append((name, shares))
+    return tuple(printed)
+
+
+def weighting_notes(gaps: pl.DataFrame | None, period: str) -> tuple[str, ...]:
+    """A sentence per period up to the report's with margin categories nobody answered from: raking could not
+    represent them, so that period's weighted figures describe the population without them."""
+    if gaps is None or gaps.is_empty():
+        return ()
+    notes = []
+    shown = gaps.filter(period_rank(pl.col("period")) <= period_rank(pl.lit(period)))
+    for (label,), rows in shown.group_by("period", maintain_order=True):
+        parts = []
+        for (variable,), categories in rows.group_by("variable", maintain_order=True):
+            names = categories["category"].to_list()
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+            together = "together " if len(names) > 1 else ""
+            parts.append(
+                f"{WEIGHTING_VARIABLES.get(variable, variable)} {listed} "
+                f"({together}{100 * categories['share'].sum():.0f} % of the population)"
+            )
+        missing = "; ".join(parts)
+        notes.append(
+            f"{label}: no answers from {missing}; the other categories were weighted up to the whole, so the "
+            f"{label} figures describe the population without them."
+        )
+    return tuple(notes)
 
 
 # --- files ------------------------------------------------------------------------------

@@ -335,6 +335,26 @@ class Report(_Strict):
     mode_shift_warning_pts: float = Field(default=10.0, gt=0)
     comments_shown: int = Field(default=12, ge=0, le=50)
     comment_max_chars: int = Field(default=400, ge=40, le=2000)
+    # A group (unit, its split by mode, ...) of fewer respondents is not shown, nor one that would reveal it.
+    min_group_size: int = Field(default=5, ge=1, le=1000)
+    min_comment_group_size: int = Field(default=10, ge=1, le=1000)  # no comments quoted from fewer respondents
+
+
+class Weighting(_Strict):
+    """Raking responses to population margins (transforms/weighting.py); no margins: unweighted."""
+
+    # variable (`segment`, `mode` or a codebook question id) -> category -> population share or count
+    margins: dict[str, dict[str, Annotated[float, Field(gt=0)]]] = {}
+    tolerance: float = Field(default=1e-6, gt=0, le=0.01)  # largest relative miss of a margin accepted
+    max_iterations: int = Field(default=100, ge=1, le=10_000)
+
+    @field_validator("margins", mode="before")
+    @classmethod
+    def _category_text(cls, value: object) -> object:
+        # A question's categories are answers: YAML reads `5: 0.2` with an integer key.
+        if isinstance(value, dict):
+            return {v: ({str(k): n for k, n in c.items()} if isinstance(c, dict) else c) for v, c in value.items()}
+        return value
 
 
 class Contact(_Strict):
@@ -552,6 +572,7 @@ class Pipeline(_Strict):
     management: Management = Management()
     suppliers: Suppliers = Suppliers()
     improvement: Improvement = Improvement()
+    weighting: Weighting = Weighting()
 
 
 @dataclass(frozen=True)
@@ -802,6 +823,31 @@ def _check_units(settings: Settings) -> None:
             )
 
 
+def _check_weighting(settings: Settings) -> None:
+    """Margins name a known variable, and categories its data can hold: units, modes or a question's answers."""
+    where = settings.config_dir / PIPELINE_FILE
+    questions = {q.id: q for q in settings.codebook.questions}
+    for variable, categories in settings.pipeline.weighting.margins.items():
+        key = f"weighting.margins.{variable}"
+        if variable == "segment":
+            known = list(settings.unit_names)
+        elif variable == "mode":
+            known = list(MODES)
+        elif variable in questions:
+            scale = questions[variable].scale
+            known = [str(v) for v in range(scale.min, scale.max + 1)]
+        else:
+            raise ConfigError(
+                f"{where}: key '{key}': weighting by '{variable}' is not possible "
+                f"(expected segment, mode or a question id of {settings.config_dir / CODEBOOK_FILE})"
+            )
+        if unknown := [c for c in categories if c not in known]:
+            raise ConfigError(
+                f"{where}: key '{key}': {', '.join(map(repr, unknown))} is no category of {variable} "
+                f"(expected some of: {', '.join(known)})"
+            )
+
+
 def load_settings(config_dir: Path) -> Settings:
     """Read and validate both configuration files; raise ConfigError naming file and key."""
     config_dir = config_dir.resolve()
@@ -815,6 +861,7 @@ def load_settings(config_dir: Path) -> Settings:
     )
     _cross_check(settings)
     _check_units(settings)
+    _check_weighting(settings)
     return settings
 
 

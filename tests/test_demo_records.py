@@ -37,10 +37,10 @@ FAULTS = {
 }
 # Rows per source: read (loaded = read - the faults).
 ROWS = {
-    "interviews": 160,
-    "focus_group_sessions": 4,
-    "focus_group_participants": 28,
-    "coded_excerpts": 60,
+    "interviews": 648,
+    "focus_group_sessions": 5,
+    "focus_group_participants": 35,
+    "coded_excerpts": 75,
     "complaints": 150,
     "supplier_scorecards": 72,
     "supplier_issues": 48,

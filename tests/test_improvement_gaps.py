@@ -215,13 +215,17 @@ def test_low_expectation_flag_rules():
         ]
     frame = pl.DataFrame(rows)
     pairs = PAIRS.filter(pl.col("dimension").is_in(["tangibles", "reliability", "empathy"]))
-    midpoint = low_expectation_flag(frame, frame, pairs)
+    checked = low_expectation_flag(frame, frame, pairs)
+    assert sorted(checked["item"]) == ["empathy", "reliability", "tangibles"]  # every dimension is checked
+    midpoint = checked.filter(pl.col("reference").str.starts_with("flagged:"))
     assert midpoint["item"].to_list() == ["tangibles"]
     assert midpoint["metric"].to_list() == ["low_expectation_flag"]  # issue 8's id
     assert midpoint["value"][0] == pytest.approx(0.25) and midpoint["n"][0] == 4
     assert "midpoint" in midpoint["reference"][0]
     # Others' mean for tangibles: (0.75 + 0) / 2 = 0.375 > 0.25 -> flagged; reliability 0.75 vs 0.125: not.
-    others = low_expectation_flag(frame, frame, pairs, rule="others")
+    others = low_expectation_flag(frame, frame, pairs, rule="others").filter(
+        pl.col("reference").str.starts_with("flagged:")
+    )
     assert others["item"].to_list() == ["tangibles"]
     assert "0.38" in others["reference"][0] or "0.375" in others["reference"][0]
 
@@ -386,5 +390,7 @@ def test_low_expectation_others_rule_needs_other_dimensions():
         rows += [answer(f"R{r}", "p_tangibles", 5, hi=5), answer(f"R{r}", "e_tangibles", 2, hi=5)]
     frame = pl.DataFrame(rows)
     pairs = PAIRS.filter(pl.col("dimension") == "tangibles")
-    assert low_expectation_flag(frame, frame, pairs, rule="others").is_empty()
-    assert low_expectation_flag(frame, frame, pairs)["item"].to_list() == ["tangibles"]
+    others = low_expectation_flag(frame, frame, pairs, rule="others")
+    assert others["item"].to_list() == ["tangibles"] and others["reference"][0].startswith("not flagged:")
+    midpoint = low_expectation_flag(frame, frame, pairs)
+    assert midpoint["item"].to_list() == ["tangibles"] and midpoint["reference"][0].startswith("flagged:")

@@ -141,25 +141,32 @@ def test_each_recipient_gets_exactly_their_reports(demo):
     """The burst: one email per report a recipient is entitled to (company, group or unit), nothing else."""
     settings, first, *_ = demo
     received = Counter((e["recipient"], e["report"]) for e in first["emails"])
+    # Both nightly kinds: the annual scorecard and the latest complete month's improvement report.
     entitled = {
-        (r.email, f"scorecard/2025/{scope}") for r in settings.pipeline.delivery.recipients for scope in r.scopes
+        (r.email, f"{kind}/{period}/{scope}")
+        for r in settings.pipeline.delivery.recipients
+        for scope in r.scopes
+        for kind, period in (("scorecard", "2025"), ("improvement", "2025-12"))
     }
     assert set(received) == entitled and set(received.values()) == {1}
-    reports = {r["segment"]: r["pdf"] for r in first["reports"]}
-    assert set(reports) == {"All", "Estonia", "Rīga", "Narva", "Cape Town", "Online shop"}
+    reports = {(r["kind"], r["segment"]): r["pdf"] for r in first["reports"]}
+    scopes = {"All", "Estonia", "Rīga", "Narva", "Cape Town", "Online shop"}
+    assert set(reports) == {(kind, scope) for kind in ("scorecard", "improvement") for scope in scopes}
     for sent in first["emails"]:
         message = _message(sent["path"])
         assert message["To"].addresses[0].addr_spec == sent["recipient"]
         [attachment] = list(message.iter_attachments())
         assert attachment.get_content_type() == "application/pdf"
-        assert attachment.get_content() == Path(reports[sent["report"].split("/", 2)[2]]).read_bytes()
+        kind, _, scope = sent["report"].split("/", 2)
+        assert attachment.get_content() == Path(reports[(kind, scope)]).read_bytes()
 
 
-def test_unit_manager_sees_only_their_unit(demo):
+@pytest.mark.parametrize("kind", ["scorecard", "improvement"])
+def test_unit_manager_sees_only_their_unit(demo, kind):
     """Rīga's manager: email, PDF and metrics file hold no other unit's name, figures, files or comments."""
     _, first, *_ = demo
-    [sent] = [e for e in first["emails"] if e["recipient"] == "riga@northwind.example"]
-    [report] = [r for r in first["reports"] if r["segment"] == "Rīga"]
+    [sent] = [e for e in first["emails"] if e["recipient"] == "riga@northwind.example" and e["report"].startswith(kind)]
+    [report] = [r for r in first["reports"] if r["segment"] == "Rīga" and r["kind"] == kind]
     message = _message(sent["path"])
     pdf = _text(Path(report["pdf"]))
     assert "Rīga" in pdf and "Rīga" in message["Subject"]
@@ -172,14 +179,14 @@ def test_unit_manager_sees_only_their_unit(demo):
     riga_files = {f["file"] for f in first["files"]} - {"narva_2025.csv", "2025_survey_export.jsonl"}
     for f in first["files"]:
         assert (f["file"] in pdf) == (f["file"] in riga_files), f["file"]
-    company = _text(Path(next(r["pdf"] for r in first["reports"] if r["segment"] == "All")))
+    company = _text(Path(next(r["pdf"] for r in first["reports"] if r["segment"] == "All" and r["kind"] == kind)))
     assert "1,377 = 1,374 + 3" in company and "1,377 = 1,374 + 3" not in pdf
 
 
 def test_small_unit_gets_a_report_that_says_so(demo):
     """Cape Town (22 answers, min_n 30): the report says too few answers, and shows no percentages or comments."""
     _, first, *_ = demo
-    [report] = [r for r in first["reports"] if r["segment"] == "Cape Town"]
+    [report] = [r for r in first["reports"] if r["segment"] == "Cape Town" and r["kind"] == "scorecard"]
     text = _text(Path(report["pdf"]))
     assert "fewer than the 30 needed for reliable figures" in _flat(text)
     assert "Satisfied customers" not in text and "In customers’ words" not in text
@@ -241,13 +248,18 @@ def test_late_rows_send_corrections_to_the_affected_only(corrected):
     assert {e["status"] for e in result["emails"] if e["recipient"] not in {r for r, _ in sent}} == {
         "already_delivered"
     }
-    assert len(_emails(settings) - before) == 3
+    # Each gets two: the annual scorecard's and December's improvement report's (both changed).
+    assert {e["report"].split("/")[0] for e in result["emails"] if e["status"] == "written_to_outbox"} == {
+        "scorecard",
+        "improvement",
+    }
+    assert len(_emails(settings) - before) == 6
 
 
 def test_correction_email_says_what_changed_and_why(corrected):
     """The correction is marked in the subject and first line, with the headline before and after and the cause."""
     _, result, _ = corrected
-    [sent] = [e for e in result["emails"] if e["recipient"] == "riga@northwind.example"]
+    [sent] = [e for e in result["emails"] if e["recipient"] == "riga@northwind.example" and "scorecard" in e["report"]]
     message = _message(sent["path"])
     first_line, second_line = _body(message).replace("\u00a0", " ").splitlines()[:2]
     assert message["Subject"].startswith("CORRECTION:")
@@ -322,8 +334,10 @@ def test_a_unit_without_answers_holds_only_the_reports_it_concerns(demo, tmp_pat
     set_config(settings.config_dir, "    - name: Thandi Nkosi\n", manager + "    - name: Thandi Nkosi\n")
     _drop(settings, "riga_late_december.csv", _late_riga_rows(40))
     result = nightly(str(settings.config_dir))
-    assert result["status"] == "held" and result["issues"] == ["Tartu has no answers for 2025"]
-    assert {"skipped": "Tartu has no answers for period 2025"} in result["reports"]
+    assert result["status"] == "held"
+    assert result["issues"] == ["Tartu has no answers for 2025", "Tartu has no answers for 2025-12"]
+    assert {"kind": "scorecard", "skipped": "Tartu has no answers for period 2025"} in result["reports"]
+    assert {"kind": "improvement", "skipped": "Tartu has no answers for 2025-12"} in result["reports"]
     by_recipient = {e["recipient"]: (e["status"], e["kind"]) for e in result["emails"]}
     assert by_recipient["riga@northwind.example"] == ("written_to_outbox", "correction")
     assert by_recipient["ceo@northwind.example"] == ("held", "correction")
@@ -340,10 +354,10 @@ def test_deliver_incomplete_sends_reports_with_a_banner(held):
     assert sent == {"ceo@northwind.example", "cx@northwind.example", "riga@northwind.example"}
     [notice] = [p for p in _emails(settings) - after_held if p.parent.name == "alerts"]
     assert _message(notice)["Subject"].startswith("[csat] INCOMPLETE DATA")
-    company = next(r for r in released["reports"] if r["segment"] == "All")
+    company = next(r for r in released["reports"] if r["segment"] == "All" and r["kind"] == "scorecard")
     cover = PdfReader(company["pdf"]).pages[0].extract_text()
     assert "Incomplete data" in cover and "branch_export.xlsx" in cover
-    unit = next(r for r in released["reports"] if r["segment"] == "Narva")
+    unit = next(r for r in released["reports"] if r["segment"] == "Narva" and r["kind"] == "scorecard")
     unit_cover = PdfReader(unit["pdf"]).pages[0].extract_text()
     assert "Incomplete data" in unit_cover and "branch_export.xlsx" not in unit_cover  # no file names of others
 

@@ -4,8 +4,6 @@ typed by their declared fields, quarantined with reasons, loaded idempotently, r
 from __future__ import annotations
 
 import csv
-import email
-import email.policy
 import io
 import re
 from datetime import UTC, date, datetime
@@ -492,9 +490,11 @@ def test_validate_names_file_line_field_and_form_for_every_source(settings: Sett
     assert f"line 3: {required.name}: a 4-character text is not " in result.output
 
 
-def test_other_sources_bad_files_are_told_not_silent(prefect_harness, settings: Settings):
-    """A rejected complaint log and a mostly quarantined interview file hold no report (none reads them yet),
-    but the run lists them and the owner is told - once for the same findings."""
+def test_bad_record_files_make_the_report_that_reads_them_incomplete(prefect_harness, settings: Settings):
+    """A rejected complaint log and a mostly quarantined interview file: the improvement report reads them, so
+    its cover says what is missing; the scorecard (surveys only) does not mention them."""
+    from pypdf import PdfReader
+
     from flows.pipeline import nightly
 
     survey = "\n".join([HEADER, *(row(f"R{i}", q1=str(1 + i % 5)) for i in range(40))])
@@ -502,23 +502,14 @@ def test_other_sources_bad_files_are_told_not_silent(prefect_harness, settings: 
     drop(settings, "complaints", "broken.csv", "case,when\nK-1,2025-01-01\n")
     drop(settings, "interviews", "all_bad.csv", INTERVIEWS.replace("IV-1", "").replace("IV-2", ""))
     result = nightly(str(settings.config_dir), deliver_incomplete=True)  # (units without answers: not the point)
-    assert result["status"] == "completed"
-    assert not [i for i in result["issues"] if "broken.csv" in i or "all_bad.csv" in i]  # they hold no report
-    attention = sorted(result["attention"])
-    assert len(attention) == 2
-    assert attention[0].startswith("complaints/broken.csv: rejected - broken.csv: header: missing")
-    assert attention[1] == "interviews/all_bad.csv: 3 of 3 rows quarantined (over 5%)"
-    alerts = sorted((settings.outbox / "alerts").glob("*.eml"))
-    intake = [a for a in alerts if "INPUT FILES" in a.read_text(encoding="utf-8", errors="replace")]
-    assert len(intake) == 1 and [a["kind"] for a in result["alerts"]].count("intake") == 1
-    message = email.message_from_bytes(intake[0].read_bytes(), policy=email.policy.default)
-    assert "INPUT FILES NEED ATTENTION" in message["Subject"]
-    assert "interviews/all_bad.csv: 3 of 3 rows quarantined" in message.get_content()
-    again = nightly(str(settings.config_dir), deliver_incomplete=True)
-    assert [a[:30] for a in again["attention"]] == [attention[0][:30]]  # a rejected file: listed every run
-    assert [a["kind"] for a in again["alerts"]].count("intake") == 0
-    told = [a for a in (settings.outbox / "alerts").glob("*.eml") if "INPUT FILES" in a.read_text(errors="replace")]
-    assert told == intake  # the owner is not told twice
+    assert any("broken.csv could not be read" in i for i in result["issues"])
+    assert any("all_bad.csv: 3 of 3 rows quarantined" in i for i in result["issues"])
+    assert result["attention"] == []  # every source is read by a report now: the gate tells, not a side note
+    covers = {
+        r["kind"]: PdfReader(r["pdf"]).pages[0].extract_text() for r in result["reports"] if r.get("segment") == "All"
+    }
+    assert "broken.csv" in covers["improvement"] and "all_bad.csv" in covers["improvement"]
+    assert "broken.csv" not in covers["scorecard"] and "all_bad.csv" not in covers["scorecard"]
 
 
 def test_values_of_a_source_with_personal_data_appear_by_shape_only(settings: Settings, store: Store):

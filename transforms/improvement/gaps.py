@@ -322,8 +322,9 @@ def low_expectation_flag(
     because one dimension is expected less than the others) = below the scale midpoint 0.5; rule
     "others" = below the mean of the other dimensions' expectations in the same period and segment
     (never with a single dimension).
-    Rows metric "low_expectation_flag" (flagged dimensions only): item = dimension, value = expectation
-    score with its t interval and n; `reference` states the satisfaction and the rule.
+    Rows metric "low_expectation_flag", one per dimension checked (so the file shows the check was made):
+    item = dimension, value = expectation score with its t interval and n; `reference` starts "flagged:"
+    or "not flagged:" and states the satisfaction, the expectation and the rule.
     """
     p = (
         perception.lazy()
@@ -350,21 +351,35 @@ def low_expectation_flag(
     )
     bar = pl.lit(0.5) if rule == "midpoint" else others
     label = "the scale midpoint" if rule == "midpoint" else "the other dimensions' mean"
-    flagged = (
+    checked = (
         e.join(p, on=[*KEYS, "dimension"], nulls_equal=True)
         .with_columns(bar=bar)
-        .filter((pl.col("satisfaction") >= high) & (pl.col("mean") < pl.col("bar")))
+        .with_columns(flagged=((pl.col("satisfaction") >= high) & (pl.col("mean") < pl.col("bar"))).fill_null(False))
         .rename({"dimension": "item"})
         .collect()
     )
-    reference = pl.format(
-        "satisfaction {} >= {} with expectation below {} {}: may reflect low expectations",
-        pl.col("satisfaction").round(2),
-        pl.lit(high),
-        pl.lit(label),
-        pl.col("bar").round(2),
+    reference = (
+        pl.when(pl.col("flagged"))
+        .then(
+            pl.format(
+                "flagged: satisfaction {} >= {} with expectation below {} {}: may reflect low expectations",
+                pl.col("satisfaction").round(2),
+                pl.lit(high),
+                pl.lit(label),
+                pl.col("bar").round(2),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "not flagged: satisfaction {}, expectation {} ({} {})",
+                pl.col("satisfaction").round(2).cast(pl.String).fill_null("unknown"),
+                pl.col("mean").round(2),
+                pl.lit(label),
+                pl.col("bar").round(2).cast(pl.String).fill_null("undefined: no other dimension"),
+            )
+        )
     )
-    return metric_rows([mean_rows(flagged, "low_expectation_flag", min_n, reference)])
+    return metric_rows([mean_rows(checked, "low_expectation_flag", min_n, reference)])
 
 
 ORAL = ("phone", "in_person")

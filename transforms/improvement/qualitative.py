@@ -18,8 +18,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from transforms.improvement.multiple_comparisons import benjamini_hochberg
 from transforms.improvement.rows import metric_rows
+from transforms.multiple_comparisons import benjamini_hochberg
 from transforms.report_context.text import sanitise_text
 from transforms.stats import mean_interval, wilson_interval
 

@@ -39,7 +39,7 @@ def metric_values(row: MetricRow | None, fmt: Formatter, kind: str) -> dict[str,
         text, ci = fmt.nps(row.value), interval_text(fmt.nps(row.ci_low), fmt.nps(row.ci_high))
     else:
         text, ci = fmt.mean(row.value), interval_text(fmt.mean(row.ci_low), fmt.mean(row.ci_high))
-    return {
+    values = {
         "available": row.value is not None,
         "value": row.value,
         "ci_low": row.ci_low,
@@ -51,6 +51,9 @@ def metric_values(row: MetricRow | None, fmt: Formatter, kind: str) -> dict[str,
         "n_text": fmt.count(row.n),
         "mark": SMALL_SAMPLE_MARK if row.small_sample else "",
     }
+    if row.n_eff is not None:  # a weighted figure: its interval rests on the effective n
+        values |= {"n_eff": row.n_eff, "n_eff_text": fmt.count(round(row.n_eff))}
+    return values
 
 
 def change_values(row: MetricRow | None, fmt: Formatter, kind: str, previous: str | None) -> dict[str, Any]:
@@ -78,8 +81,21 @@ def change_values(row: MetricRow | None, fmt: Formatter, kind: str, previous: st
         show, ref = fmt.mean_diff, fmt.mean
     unit_ci = "pts" if kind in ("pct", "nps") else ""
     low_high = [show(v).removesuffix(NBSP + "pts") if v is not None else "–" for v in (row.ci_low, row.ci_high)]
-    significant = row.p_value is not None and row.p_value < SIGNIFICANCE
-    return {
+    # With many comparisons (q-values in the frame) the verdict is the FDR-adjusted q; no q: not tested.
+    judged = row.q_value if row.adjusted else row.p_value
+    significant = judged is not None and judged < SIGNIFICANCE
+    adjusted = (
+        {
+            "q_value": row.q_value,
+            "q_text": "q" + fmt.p(row.q_value)[1:] if row.q_value is not None else "",
+            "tested": row.q_value is not None,
+        }
+        if row.adjusted
+        else {}
+    )
+    if row.n_eff is not None:
+        adjusted |= {"n_eff": row.n_eff, "n_eff_text": fmt.count(round(row.n_eff))}
+    return adjusted | {
         "available": True,
         "value": row.value,
         "ci_low": row.ci_low,
@@ -100,12 +116,15 @@ def change_clause(change: dict[str, Any], previous: str | None, unit: str) -> st
     if not change["available"]:
         return f"no comparable figure for {previous}" if previous else "no previous period to compare with"
     what = change["comparator"]
+    tests = change["p_text"] + (f", {change['q_text']}" if change.get("q_text") else "")
+    if change.get("tested") is False:
+        return f"{change['text']} on {what}, too few answers to test the change"
     if change["significant"]:
         amount = change["text"].lstrip("+-−").replace(NBSP + "pts", "")
         word = "up" if change["direction"] == "up" else "down"
         unit = f" {unit}" if unit else ""
-        return f"{word} {amount}{unit} on {what}, a statistically significant change ({change['p_text']})"
-    return f"not significantly different from {what} ({change['p_text']})"
+        return f"{word} {amount}{unit} on {what}, a statistically significant change ({tests})"
+    return f"not significantly different from {what} ({tests})"
 
 
 def sample_clause(metric: dict[str, Any], min_n: int) -> str:

@@ -29,6 +29,8 @@ METRICS_COLUMNS = (
     "below_target",
     "small_sample",
 )
+# Optional columns (the scorecard's metrics file has them; a frame without them reads as unweighted, unadjusted).
+OPTIONAL_COLUMNS = ("n_eff", "q_value", "suppressed")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class MetricRow:
     target: float | None
     below_target: bool | None
     small_sample: bool
+    n_eff: float | None = None  # Kish effective n of a weighted figure
+    q_value: float | None = None  # Benjamini-Hochberg adjusted p (null: not tested)
+    adjusted: bool = False  # the frame carries q-values: significance is judged on q, not p
+    suppressed: str | None = None  # why the figure must not be shown (small group), else None
 
 
 class Metrics:
@@ -53,7 +59,9 @@ class Metrics:
         if missing:
             raise ValueError(f"metrics frame lacks column(s) {', '.join(missing)} (see docs/data-contracts.md)")
         self.rows: dict[tuple[str, str, str, str, str | None], list[MetricRow]] = {}
-        for r in frame.select(METRICS_COLUMNS).iter_rows(named=True):
+        optional = [c for c in OPTIONAL_COLUMNS if c in frame.columns]
+        adjusted = "q_value" in optional
+        for r in frame.select(*METRICS_COLUMNS, *optional).iter_rows(named=True):
             n = int(r["n"] or 0)
             small = r["small_sample"]
             row = MetricRow(
@@ -67,6 +75,10 @@ class Metrics:
                 target=float_or_none(r["target"]),
                 below_target=r["below_target"],
                 small_sample=bool(small) if small is not None else n < min_n,
+                n_eff=float_or_none(r.get("n_eff")),
+                q_value=float_or_none(r.get("q_value")),
+                adjusted=adjusted,
+                suppressed=r.get("suppressed"),
             )
             key = (r["metric"], str(r["period"]), r["segment"], r["mode"], r["item"])
             self.rows.setdefault(key, []).append(row)

@@ -61,6 +61,38 @@ class ScorecardMeta:
     banner: tuple[str, ...] = ()  # what is missing from the data (the completeness gate), on the cover
     members: tuple[str, ...] = ()  # a group's report: the units it lists beside its total
     source_titles: tuple[tuple[str, str], ...] = ()  # (source, title) for the data-quality page's groups
+    min_group_size: int = 1  # report.min_group_size: smaller groups are not shown (1: every group shown)
+    min_comment_group_size: int = 1  # report.min_comment_group_size: no comments quoted from fewer respondents
+    # Raking (weighting.margins): (variable as printed, ((category, population share), ...)); () = unweighted.
+    weighting: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    weighting_notes: tuple[str, ...] = ()  # e.g. a margin category without answers in a period
+
+
+HIDDEN_REASON = (
+    "to protect respondents' anonymity: a group with fewer than {size} respondents is not shown, nor a group "
+    "whose figures would let a reader work out a hidden group's by subtracting from the total"
+)
+
+
+class Hidden:
+    """The period x segment x mode cells the metrics frame marks `suppressed` (its `responses` rows)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        rows = (
+            frame.filter((pl.col("metric") == "responses") & pl.col("suppressed").is_not_null())
+            if "suppressed" in frame.columns
+            else frame.clear()
+        )
+        self.cells = {(str(p), s, mo) for p, s, mo in rows.select("period", "segment", "mode").iter_rows()}
+
+    def __contains__(self, cell: tuple[str, str, str]) -> bool:
+        return cell in self.cells
+
+    def note(self, names: list[str], meta: ScorecardMeta) -> str:
+        """'Not shown: Narva, Cape Town - to protect ...'; empty when nothing is hidden. No n is given."""
+        if not names:
+            return ""
+        return f"Not shown: {', '.join(names)} - " + HIDDEN_REASON.format(size=meta.min_group_size) + "."
 
 
 def _headline(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
@@ -130,9 +162,11 @@ def _headline(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]
     return {"csat": csat, "nps": nps, "mean": mean, "responses": responses}
 
 
-def _segments(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
+def _segments(m: Metrics, fmt: Formatter, meta: ScorecardMeta, hidden: Hidden) -> dict[str, Any]:
     p, prev = meta.period, meta.previous_period
     present = [s for s in m.values("csat_top2box", 2) if m.get("csat_top2box", p, s) is not None]
+    parts = sorted({s for _, s, _ in hidden.cells} - {COMPANY}) if meta.segment == COMPANY else list(meta.members)
+    not_shown = [label(s, 60) for s in parts if (p, s, "all") in hidden and s != meta.segment]
     # The company and a group list their units and the total; a unit's report carries that unit only.
     listed = (
         [s for s in present if s != COMPANY] if meta.segment == COMPANY else [s for s in meta.members if s in present]
@@ -168,11 +202,13 @@ def _segments(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]
         "any_small": any(r["csat"]["small_sample"] or r["nps"]["small_sample"] for r in rows),
         "target_text": fmt.pct_whole(meta.target_csat),
         "target": meta.target_csat,
+        "hidden_text": hidden.note(not_shown, meta),
     }
 
 
-def _trend(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
+def _trend(m: Metrics, fmt: Formatter, meta: ScorecardMeta, hidden: Hidden) -> dict[str, Any]:
     seg = meta.segment
+    not_shown = sorted(q for q, s, mo in hidden.cells if s == seg and mo == "all" and q <= meta.period)
     periods = [q for q in m.values("csat_top2box", 1) if q <= meta.period and m.get("csat_top2box", q, seg)]
     rows = []
     for q in periods:
@@ -187,7 +223,11 @@ def _trend(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
                 "mean": metric_values(m.get("mean_score", q, seg), fmt, "mean"),
             }
         )
-    return {"rows": rows, "any_small": any(r["csat"]["small_sample"] or r["nps"]["small_sample"] for r in rows)}
+    return {
+        "rows": rows,
+        "any_small": any(r["csat"]["small_sample"] or r["nps"]["small_sample"] for r in rows),
+        "hidden_text": hidden.note(not_shown, meta),
+    }
 
 
 def _benchmarks(headline: dict[str, Any], fmt: Formatter, meta: ScorecardMeta) -> list[dict[str, Any]]:
@@ -231,8 +271,9 @@ def _benchmarks(headline: dict[str, Any], fmt: Formatter, meta: ScorecardMeta) -
     return out
 
 
-def _modes(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
+def _modes(m: Metrics, fmt: Formatter, meta: ScorecardMeta, hidden: Hidden) -> dict[str, Any]:
     p, seg, prev = meta.period, meta.segment, meta.previous_period
+    not_shown = [MODE_LABELS[mode] for mode in (*MODE_ORDER, *GROUP_ORDER) if (p, seg, mode) in hidden]
     total = answer_count(m, p, seg, None)
 
     def mode_row(mode: str) -> dict[str, Any] | None:
@@ -268,8 +309,17 @@ def _modes(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
         gap["sentence"] = (
             f"Answers given orally (phone, in person) show a CSAT {amount} {direction} than written answers "
             f"(online, paper): 95 % interval {gap['ci_text']}, {gap['p_text']}"
-            + (" - a statistically significant gap." if gap["significant"] else " - not statistically significant.")
+            + (f", {gap['q_text']}" if gap.get("q_text") else "")
+            + (
+                " - too few answers to test."
+                if gap.get("tested") is False
+                else " - a statistically significant gap."
+                if gap["significant"]
+                else " - not statistically significant."
+            )
         )
+    elif (p, seg, "oral") in hidden or (p, seg, "written") in hidden:
+        gap["sentence"] = "The oral-versus-written gap is not shown: one of the two groups is too small to show."
     else:
         gap["sentence"] = "The oral-versus-written gap cannot be estimated: one of the two groups has no answers."
 
@@ -277,6 +327,10 @@ def _modes(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
     pooled_note = (
         f"The headline figures pool all collection modes ({shares} of answers). "
         "They are not adjusted for mode: interviewer-administered modes (phone, in person) tend to read higher."
+        if not meta.weighting
+        else f"The headline figures pool all collection modes ({shares} of answers), weighted to the population "
+        "margins of the method note. They are not adjusted for the mode effect: interviewer-administered modes "
+        "(phone, in person) tend to read higher."
     )
 
     share_row = m.get("mode_share_oral", p, seg)
@@ -315,6 +369,7 @@ def _modes(m: Metrics, fmt: Formatter, meta: ScorecardMeta) -> dict[str, Any]:
         "pooled_note": pooled_note,
         "shift": shift,
         "any_small": any(r["csat"]["small_sample"] for r in rows + groups),
+        "hidden_text": hidden.note(not_shown, meta),
     }
 
 
@@ -351,19 +406,46 @@ def build_scorecard_context(
     an empty scorecard is never produced.
     """
     fmt = Formatter(meta.locale)
-    m = Metrics(metrics, meta.min_n)
-    csat_row = m.get("csat_top2box", meta.period, meta.segment)
+    every = Metrics(metrics, meta.min_n)
+    csat_row = every.get("csat_top2box", meta.period, meta.segment)
     if csat_row is None or csat_row.value is None:
         raise ValueError(
             f"the metrics frame has no csat_top2box figure for period {meta.period!r}, segment {meta.segment!r}: "
             "refusing to produce an empty scorecard"
         )
+    # Figures of groups too small to show (or that would reveal one) are left out of every section.
+    hidden = Hidden(metrics)
+    shown = metrics.filter(pl.col("suppressed").is_null()) if "suppressed" in metrics.columns else metrics
+    m = Metrics(shown, meta.min_n)
     headline = _headline(m, fmt, meta)
     segment_label = "All customers" if meta.segment == COMPANY else label(meta.segment, 60)
+    scope_hidden = (meta.period, meta.segment, "all") in hidden
+    if scope_hidden:  # the count stays on the cover: it is this scope's own, not a hidden group's figure
+        headline["responses"] = _headline(every, fmt, meta)["responses"]
     responses = headline["responses"]["n"] or 0
     # A unit with fewer answers than min_n gets a report that says so, not figures that mislead.
-    too_small = meta.segment != COMPANY and responses < meta.min_n
-    return {
+    too_small = scope_hidden or (meta.segment != COMPANY and responses < meta.min_n)
+    if not scope_hidden:
+        too_small_text = (
+            f"{segment_label} had {fmt.count(responses)} answer{'s' if responses != 1 else ''} in {meta.period}, "
+            f"fewer than the {fmt.count(meta.min_n)} needed for reliable figures. This report therefore shows "
+            "no percentages, scores or comments; these answers count towards the company-wide figures."
+        )
+    elif responses < meta.min_group_size:
+        too_small_text = (
+            f"{segment_label} had fewer than {fmt.count(meta.min_group_size)} respondents in {meta.period}. To protect "
+            "their anonymity this report shows no percentages, scores or comments; these answers count towards "
+            "the company-wide figures."
+        )
+    else:
+        too_small_text = (
+            f"To protect respondents' anonymity this report shows no percentages, scores or comments for "
+            f"{meta.period}: with them, a reader could work out the figures of a group too small to show "
+            "by subtracting from the totals."
+        )
+    comments_allowed = not too_small and responses >= meta.min_comment_group_size
+    quiet = _quiet_units(every, meta)
+    context = {
         "meta": {
             "organisation": label(meta.organisation, 120),
             "title": f"Customer satisfaction scorecard {meta.period}",
@@ -395,20 +477,67 @@ def build_scorecard_context(
             ),
             "missing": [label(line, 400) for line in meta.banner],
             "too_small": too_small,
-            "too_small_text": (
-                f"{segment_label} had {fmt.count(responses)} answer{'s' if responses != 1 else ''} in {meta.period}, "
-                f"fewer than the {fmt.count(meta.min_n)} needed for reliable figures. This report therefore shows "
-                "no percentages, scores or comments; these answers count towards the company-wide figures."
-                if too_small
-                else ""
-            ),
+            "too_small_text": too_small_text if too_small else "",
+            "min_group_size_text": fmt.count(meta.min_group_size),
+            "min_comment_group_size_text": fmt.count(meta.min_comment_group_size),
         },
         "headline": headline,
-        "segments": _segments(m, fmt, meta),
-        "trend": _trend(m, fmt, meta),
+        "segments": _segments(m, fmt, meta, hidden),
+        "trend": _trend(m, fmt, meta, hidden),
         "benchmarks": _benchmarks(headline, fmt, meta),
-        "modes": _modes(m, fmt, meta),
+        "modes": _modes(m, fmt, meta, hidden),
         "attributes": _attributes(m, fmt, meta),
-        "comments": comment_excerpts(comments, fmt, meta.comment_max_chars),
+        "comments": comment_excerpts(comments if comments_allowed else comments.clear(), fmt, meta.comment_max_chars)
+        | {
+            "withheld_text": ""
+            if comments_allowed or too_small
+            else f"No comments are quoted: fewer than {fmt.count(meta.min_comment_group_size)} customers answered, "
+            "so a comment could identify who wrote it.",
+            "quiet_text": f"Comments from {', '.join(quiet)} are not quoted: fewer than "
+            f"{fmt.count(meta.min_comment_group_size)} customers answered there."
+            if quiet and comments_allowed
+            else "",
+        },
         "data_quality": data_quality_page(files, quarantine_reasons, fmt, dict(meta.source_titles)),
+    }
+    if meta.weighting:  # unweighted reports carry no weighting keys at all
+        context["weighting"] = _weighting(meta)
+    return context
+
+
+def _quiet_units(every: Metrics, meta: ScorecardMeta) -> list[str]:
+    """Units of the report's scope whose respondents are too few to quote comments from (flows leave them out)."""
+    units = meta.members if meta.members else every.values("responses", 2) if meta.segment == COMPANY else []
+    quiet = []
+    for unit in units:
+        if unit in (COMPANY, meta.segment):
+            continue
+        n = answer_count(every, meta.period, unit, None)
+        if n is not None and n < meta.min_comment_group_size:
+            quiet.append(label(unit, 60))
+    return quiet
+
+
+def _weighting(meta: ScorecardMeta) -> dict[str, Any]:
+    """What was weighted to which margins, said once for the cover and in full for the method page."""
+    fmt = Formatter(meta.locale)
+    variables = [
+        {
+            "variable": variable,
+            "title": variable[:1].upper() + variable[1:],
+            "margins_text": ", ".join(f"{label(category, 60)} {fmt.pct(share)}" for category, share in categories),
+        }
+        for variable, categories in meta.weighting
+    ]
+    names = " and ".join(v["variable"] for v in variables)
+    return {
+        "variables": variables,
+        "notes": [label(note, 300) for note in meta.weighting_notes],
+        "cover_text": f"Weighted to the population by {names}. Beside each weighted figure, n_eff is its effective "
+        "number of answers: its interval rests on n_eff, not on the answers counted.",
+        "text": f"Responses are weighted so that, in each year, the shares of {names} match the population's "
+        "(raking: iterative proportional fitting, Deming & Stephan 1940). Every figure except the response counts "
+        "is weighted. A weighted figure is less precise than as many unweighted answers: its Kish effective sample "
+        "size n_eff = (Σw)² / Σw² is printed beside it, and its 95 % interval and tests use n_eff in place of n. "
+        "n_eff reflects the unequal weights only, not any clustering or stratification of the sample.",
     }

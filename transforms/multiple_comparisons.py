@@ -91,6 +91,7 @@ def suppressed_groups(
     group: str = "group",
     n: str = "n",
     protect_sum: bool = True,
+    priority: str | None = None,
 ) -> pl.DataFrame:
     """Which groups must not be shown: `counts` (rollup, group, n; one row per group of each roll-up)
     with `suppressed` (bool) and `reason` ("below minimum", "complementary" or null) added.
@@ -99,7 +100,8 @@ def suppressed_groups(
     the answers of one question split by segment). Rules, repeated until nothing changes:
     1. a group with n < min_n is hidden (primary suppression);
     2. in a roll-up with exactly one hidden group, the shown group with the smallest n (then the first
-       name) is hidden too - otherwise total minus the shown groups gives the hidden one;
+       name) is hidden too - otherwise total minus the shown groups gives the hidden one; with a
+       `priority` column, the lowest priority first (e.g. 1 for totals that head a report of their own);
     3. (protect_sum) in a roll-up whose hidden groups together have fewer than min_n, the next smallest
        is hidden as well - otherwise the difference reveals a group of fewer than min_n anyway.
     A group is one name everywhere: hidden in one roll-up, hidden in all (so give a unit's product
@@ -121,7 +123,7 @@ def suppressed_groups(
         extra = (
             state.join(exposed, on=rollup)
             .filter(~pl.col("suppressed"))
-            .sort(rollup, n, group)
+            .sort(rollup, *([priority] if priority else []), n, group)
             .group_by(rollup, maintain_order=True)
             .first()
             .get_column(group)

@@ -1,4 +1,4 @@
-"""False discovery rate and small-group suppression (transforms/improvement/multiple_comparisons.py)
+"""False discovery rate and small-group suppression (transforms/multiple_comparisons.py)
 against hand examples and statsmodels' `multipletests(method="fdr_bh")`."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from transforms.improvement.multiple_comparisons import benjamini_hochberg, fdr_adjust, suppressed_groups
+from transforms.multiple_comparisons import benjamini_hochberg, fdr_adjust, suppressed_groups
 
 # --- Benjamini-Hochberg ---------------------------------------------------------------------------
 
@@ -130,3 +130,15 @@ def test_a_roll_up_of_one_hidden_group_leaves_nothing_else_to_hide():
         "Riga": "below minimum",
         "Tallinn": "complementary",
     }
+
+
+def test_a_priority_takes_the_complement_from_the_cheaper_groups_first():
+    # Estonia heads a report of its own (priority 1): the complement of Riga is Cape, though Estonia is smaller.
+    counts = pl.DataFrame(
+        [("All", "Estonia", 20, 1), ("All", "Riga", 3, 0), ("All", "Cape", 50, 0), ("All", "Shop", 60, 0)],
+        schema=["rollup", "group", "n", "priority"],
+        orient="row",
+    )
+    by_size = suppressed_groups(counts).filter(pl.col("suppressed"))["group"].to_list()
+    by_priority = suppressed_groups(counts, priority="priority").filter(pl.col("suppressed"))["group"].to_list()
+    assert sorted(by_size) == ["Estonia", "Riga"] and sorted(by_priority) == ["Cape", "Riga"]

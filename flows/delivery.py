@@ -273,6 +273,9 @@ def message_id_for(*parts: str, sender: str) -> str:
     return f"<{digest[:40]}.csat@{sender.rpartition('@')[2]}>"
 
 
+HEADER_LINE_LIMIT = 998  # RFC 5322's hard limit for a line
+
+
 def _build_message(item: OutgoingMessage, sender: str) -> EmailMessage:
     message = EmailMessage()  # policy.default: rejects CR/LF in headers, encodes non-ASCII
     message["Subject"] = item.subject
@@ -286,6 +289,9 @@ def _build_message(item: OutgoingMessage, sender: str) -> EmailMessage:
         message.add_attachment(
             item.attachment, maintype="application", subtype="pdf", filename=item.attachment_filename
         )
+    # Serialised without folding short headers (the body is encoded already, its lines stay within 76):
+    # Python folds a 70-odd character subject right after "Subject:", and readers then see it start with a space.
+    message.policy = message.policy.clone(max_line_length=HEADER_LINE_LIMIT)
     return message
 
 

@@ -313,7 +313,9 @@ def improvement_body(report: ReportFiles, context: dict[str, Any]) -> str:
         [
             title,
             "",
-            f"Satisfied overall: {context['overall']['text']} (95 % interval {context['overall']['ci_text']}, "
+            meta["too_small_text"]
+            if meta["too_small"]
+            else f"Satisfied overall: {context['overall']['text']} (95 % interval {context['overall']['ci_text']}, "
             f"n = {context['overall']['n_text']}).",
             "",
             "Three things to fix:",
@@ -329,3 +331,21 @@ def improvement_body(report: ReportFiles, context: dict[str, Any]) -> str:
             FOOTER,
         ]
     )
+
+
+def no_report_notice(run: str, finding: str) -> tuple[str, str]:
+    """(subject, body): a report kind has no complete period with data yet; the run's other reports went out."""
+    lines = [
+        f"The csat run {run} built no report of one kind, because its data do not cover a complete period yet:",
+        "",
+        f"- {finding}",
+        "",
+        "Nothing failed and the other reports were delivered. If the data should be there, check that the",
+        "exports of that period reached the inbox (`csat validate FILE`); otherwise the report follows on",
+        "the first night after its period is complete.",
+        "",
+        "You get this once for this finding; the run summary lists it every night.",
+        "",
+        FOOTER,
+    ]
+    return f"[csat] NO REPORT YET: run {run} - {finding[:80]}", "\n".join(lines)

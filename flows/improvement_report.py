@@ -29,6 +29,7 @@ from transforms.improvement.report_metrics import (
     ImprovementParameters,
     ImprovementResult,
     improvement_metrics,
+    mark_small_groups,
 )
 from transforms.normalise import answers_long
 from transforms.periods import period_after, period_label, period_of_date, period_of_time, periods_up_to
@@ -144,7 +145,10 @@ def resolve_period(requested: str, available: list[str], settings: Settings, now
             )
         return requested
     today = now.astimezone(ZoneInfo(tz)).date()
-    complete = [p for p in available if period_after(p, granularity, start) <= today]
+    # Complete once its last complaints' repeat-contact windows have closed: built earlier, its figures would
+    # move night after night (and each move would be emailed as a correction).
+    settle = timedelta(days=settings.pipeline.improvement.repeat_window_days)
+    complete = [p for p in available if period_after(p, granularity, start) + settle <= today]
     if not complete:
         raise NoDataError(
             f"no complete {granularity} with answers yet (in the store: {', '.join(available) or 'none'})"
@@ -180,9 +184,13 @@ def read_inputs(
     weighting, weights = settings.pipeline.weighting, None
     if weighting.margins:
         # The period's responses raked to the population margins (transforms/weighting.py), as the scorecard does.
+        # Raked over the year to the period (two years for a yearly report), not one month: a month's few answers
+        # of a small unit would get extreme weights. The period and the one before are weighted alike.
+        year = periods_up_to(period, {"month": 12, "quarter": 4, "year": 2}[granularity], granularity, start)
         weights = rake(
-            responses.filter(pl.col("period") == period),
+            responses.filter(pl.col("period").is_in(year)).with_columns(window=pl.lit(period)),
             weighting.margins,
+            by=("window",),
             tolerance=weighting.tolerance,
             max_iterations=weighting.max_iterations,
             on_missing="rescale",
@@ -193,9 +201,13 @@ def read_inputs(
         answers=answers_long(responses, codebook_frame(settings.codebook)),
         complaints=_labelled(store.scan("complaints", as_of), at("received_at"), history),
         interviews=_labelled(store.scan("interview_answers", as_of), at("interviewed_at"), history),
-        coded_excerpts=_labelled(store.scan("coded_excerpts", as_of), at("coded_at"), history)
-        .drop("segment", strict=False)
-        .join(sessions.select("session_id", "segment"), left_on="document", right_on="session_id", how="left"),
+        # An excerpt belongs to its session's unit and period (coding may happen weeks later); an excerpt of
+        # no known session (an interview transcript coded in a QDA tool) to the time it was coded.
+        coded_excerpts=store.scan("coded_excerpts", as_of)
+        .drop("segment", "period", strict=False)
+        .join(sessions, left_on="document", right_on="session_id", how="left")
+        .with_columns(pl.col("period").fill_null(at("coded_at")))
+        .filter(pl.col("period").is_in(history)),
         participants=store.scan("focus_group_participants", as_of)
         .drop("segment", "period", strict=False)  # a participant's unit and period are its session's
         .join(sessions, on="session_id")
@@ -224,11 +236,16 @@ def read_snapshot(
     check_reproducible(store, as_of)
     granularity, tz, start = _labels(settings)
     available = available_periods(settings, store, units, as_of)
-    chosen = resolve_period(period, available, settings, now)
+    chosen = resolve_period(period, available, settings, as_of or now)  # "latest" as it was at `as_of`
     history = periods_up_to(chosen, settings.pipeline.improvement.history, granularity, start)
     data_as_of = as_of or (now + timedelta(seconds=1)).replace(microsecond=0)
     inputs = read_inputs(settings, store, chosen, history, as_of)
-    params = improvement_parameters(settings, chosen, history, data_as_of)
+    # Complaints are counted as at the period's cut-off (its end plus the repeat window): a case still open
+    # then is open in the report, so later nights do not change a delivered month.
+    cutoff = datetime.combine(period_after(chosen, granularity, start), datetime.min.time(), ZoneInfo(tz)) + timedelta(
+        days=settings.pipeline.improvement.repeat_window_days
+    )
+    params = improvement_parameters(settings, chosen, history, min(data_as_of, cutoff.astimezone(UTC)))
     result = improvement_metrics(inputs, params)
     first_day = period_after(chosen, granularity, start) - timedelta(days=1)
     year = pl.select(period_label(pl.lit(datetime.combine(first_day, datetime.min.time(), ZoneInfo(tz))), tz, start))
@@ -282,8 +299,12 @@ def _group_result(snapshot: ImprovementSnapshot, scope: ReportScope) -> Improvem
         return frame.filter(pl.col("segment").is_in(members))
 
     inputs = snapshot.inputs
+    nothing = pl.lit(False)  # suppliers serve the company, not a group: their figures are the company report's
     scoped = replace(
         inputs,
+        supplier_scorecards=inputs.supplier_scorecards.filter(nothing),
+        supplier_issues=inputs.supplier_issues.filter(nothing),
+        management=only(inputs.management),
         **{
             name: only(getattr(inputs, name))
             for name in (
@@ -335,6 +356,21 @@ def scope_improvement(snapshot: ImprovementSnapshot, scope: ReportScope, setting
             answers_by_file(snapshot.current_answers.lazy(), snapshot.ingest_files.lazy(), units),
         ]
     )
+    # Respondents per period of every unit and group: a group's are its members' together.
+    respondents = pl.concat(
+        [
+            snapshot.volume.select("period", "segment", "value"),
+            *(
+                snapshot.volume.filter(pl.col("segment").is_in(list(settings.units_in(g.name))))
+                .group_by("period")
+                .agg(pl.col("value").sum())
+                .with_columns(segment=pl.lit(g.name))
+                .select("period", "segment", "value")
+                for g in settings.pipeline.groups
+            ),
+        ]
+    )
+    metrics = mark_small_groups(metrics, respondents, settings.pipeline.report.min_group_size)
     return ImprovementData(
         scope=scope,
         period=snapshot.period,
@@ -377,6 +413,7 @@ def improvement_meta(settings: Settings, data: ImprovementData, banner: list[str
         goals=tuple((g.metric, g.item, g.label or g.metric.replace("_", " ")) for g in cfg.goals),
         question_of_period=(question, texts.get(question, question.replace("_", " "))) if question else None,
         iceberg_ratio=cfg.iceberg_ratio,
+        problem_weights=(cfg.top_problems.frequency, cfg.top_problems.cost, cfg.top_problems.actionable),
         min_group_size=settings.pipeline.report.min_group_size,
         min_comment_group_size=settings.pipeline.report.min_comment_group_size,
         weighting=tuple(

@@ -393,9 +393,15 @@ def _produce(settings: Settings, store: Store, summary: RunSummary, request: Run
         except NoDataError as exc:
             if len(request.kinds) == 1:
                 raise
-            get_run_logger().error("%s: no report - %s", kind.name, exc)
             summary.reports.append({"kind": kind.name, "skipped": str(exc)})
-            no_data.append(f"{kind.name}: {exc}")
+            if (request.period or kind.default_period(settings)) != "latest":
+                get_run_logger().error("%s: no report - %s", kind.name, exc)
+                no_data.append(f"{kind.name}: {exc}")  # a period asked for by name: the run fails, naming it
+            else:
+                # No complete period yet (a new store, a new kind): not a failure of tonight's run, but told.
+                get_run_logger().warning("%s: no report yet - %s", kind.name, exc)
+                summary.attention.append(f"{kind.name} report: {exc}")
+                _tell_once(settings, summary, f"nodata:{kind.name}", f"{kind.name} report: {exc}", request.dry_run)
     if gated.issues and not request.dry_run:
         # One alert for the run, whichever kinds the findings hold: the owner acts once.
         unique = list({i.detail: i for i in gated.issues}.values())
@@ -542,6 +548,20 @@ def _tell_about_other_sources(
     for problem in untold:
         ledger.record_alert(keys[problem], alert.message_id)
     summary.alerts.append(_alert_entry("intake", alert))
+
+
+def _tell_once(settings: Settings, summary: RunSummary, key: str, finding: str, dry_run: bool) -> None:
+    """Tell the owner a finding that holds nothing, once for as long as it stays the same."""
+    if dry_run:
+        return
+    ledger = DeliveryLedger(settings.ledger_path)
+    told = f"{key}:" + hashlib.sha256(finding.encode()).hexdigest()[:16]
+    if ledger.alerted(told):
+        return
+    subject, body = email_text.no_report_notice(summary.run, finding)
+    alert = send_alert(told, subject, body, settings.pipeline.delivery, settings.outbox, ledger)
+    ledger.record_alert(told, alert.message_id)
+    summary.alerts.append(_alert_entry("attention", alert))
 
 
 def _report_email(settings: Settings, built: BuiltReport, kind: ReportKind) -> ReportEmail:

@@ -418,6 +418,20 @@ def test_owner_alert_is_sent_once_per_key(mailbox: tuple[Mailbox, int], ledger: 
     assert list(message.iter_attachments()) == []
 
 
+def test_a_subject_that_only_just_fits_is_not_read_with_a_leading_space(ledger: DeliveryLedger, tmp_path: Path) -> None:
+    """Python folds a subject of 70-odd characters right after "Subject:"; read back it began with a space."""
+    from email import message_from_bytes, policy
+
+    delivery = Delivery(
+        sender="csat@example.com", owner=OWNER, recipients=[Recipient(name="CEO", email="ceo@example.com")]
+    )
+    subject = "[csat] HELD: run noble-bat - 6 email(s) not sent (1 problem(s) with the data)"
+    outcome = send_alert("held:run-2", subject, "what is missing", delivery, tmp_path / "outbox", ledger)
+    written = outcome.outbox_path.read_bytes()
+    assert message_from_bytes(written, policy=policy.default)["Subject"] == subject
+    assert all(len(line) <= 78 for line in written.split(b"\n")[written.split(b"\n").index(b"") :])  # body lines
+
+
 # --- TLS ------------------------------------------------------------------------------
 
 

@@ -335,10 +335,12 @@ def test_weighted_figures_are_post_stratified_by_unit(demo):
     )
     by_unit = {r["segment"]: r for r in rows.iter_rows(named=True)}
     company = by_unit[COMPANY]
-    # Raked on responses: each of a unit's responses weighs share_u·R / R_u (R: the period's responses).
+    # Raked on the year's responses: each of a unit's weighs share_u·R / R_u (R: the 12 months' responses).
+    year = snap.params.history[-12:]
     responses = dict(
-        snap.volume.filter((pl.col("period") == "2025-12") & (pl.col("segment") != COMPANY))
-        .select("segment", "value")
+        snap.volume.filter(pl.col("period").is_in(year) & (pl.col("segment") != COMPANY))
+        .group_by("segment")
+        .agg(pl.col("value").sum())
         .iter_rows()
     )
     total = sum(responses.values())
@@ -349,6 +351,13 @@ def test_weighted_figures_are_post_stratified_by_unit(demo):
     n_eff = sum(w[u] * n[u] for u in units) ** 2 / sum(w[u] ** 2 * n[u] for u in units)
     assert company["n_eff"] == pytest.approx(n_eff) and company["n_eff"] < company["n"]
     assert by_unit["Narva"]["n_eff"] == pytest.approx(by_unit["Narva"]["n"])  # within a unit: equal weights
+    # November is weighted alike (the change compares like with like); the drivers carry their n_eff.
+    november = snap.result.metrics.filter(
+        (pl.col("metric") == "attribute_csat") & (pl.col("period") == "2025-11") & (pl.col("segment") == COMPANY)
+    )
+    assert november["n_eff"].is_not_null().all()
+    driver_rows = snap.result.metrics.filter(pl.col("metric").is_in(["driver_weight", "driver_r2"]) & (pl.col("n") > 0))
+    assert driver_rows["n_eff"].is_not_null().all()
     plain = read_snapshot(settings, store, now=NOW).result.metrics
     drivers = {
         name: frame.filter(
@@ -384,3 +393,58 @@ def test_a_unit_with_too_few_respondents_shows_no_survey_figures(snapshot, demo,
     text = " ".join("\n".join(p.extract_text() for p in PdfReader(tmp_path / "small.pdf").pages).split())
     assert "fewer than 5 respondents" in text and "What drives overall satisfaction" not in text
     assert "Complaints and their resolution" in text
+
+
+def test_a_month_is_reported_once_its_repeat_windows_have_closed(demo):
+    """December's last complaints can still be followed by a repeat until 7 January: the month is "latest" from
+    8 January on, and its complaint figures are those of that cut-off on every later night."""
+    settings, store = demo
+    assert read_snapshot(settings, store, now=datetime(2026, 1, 5, 12, tzinfo=UTC)).period == "2025-11"
+    first = read_snapshot(settings, store, now=datetime(2026, 1, 8, 12, tzinfo=UTC))
+    later = read_snapshot(settings, store, now=datetime(2026, 3, 1, 12, tzinfo=UTC))
+    assert first.period == later.period == "2025-12"
+    assert first.params.as_of == later.params.as_of == datetime(2026, 1, 7, 22, tzinfo=UTC)  # 8 Jan, Tallinn
+    assert first.result.metrics.equals(later.result.metrics)
+
+
+@pytest.mark.parametrize("month", ["2025-10", "2025-12"])  # October holds the quarter's supplier issues
+def test_a_group_adds_up_its_units_evidence(demo, month):
+    """Estonia's problems are its units' (Tallinn + Narva) evidence, theme by theme: no company-wide supplier issue."""
+    settings, store = demo
+    snapshot = read_snapshot(settings, store, period=month, now=NOW)
+    data = scope_improvement(snapshot, report_scope(settings, "Estonia"), settings)
+    problems = snapshot.result.metrics.filter(pl.col("metric") == "top_problem")
+    group = data.metrics.filter((pl.col("metric") == "top_problem") & (pl.col("segment") == "Estonia"))
+    for period in snapshot.params.history[-2:]:
+        members = (
+            problems.filter(pl.col("segment").is_in(["Tallinn", "Narva"]) & (pl.col("period") == period))
+            .group_by("item")
+            .agg(pl.col("n").sum())
+        )
+        mine = dict(group.filter(pl.col("period") == period).select("item", "n").iter_rows())
+        assert dict(members.iter_rows()) == mine, period
+    goals = data.metrics.filter((pl.col("metric") == "goal_status") & (pl.col("segment") == "Estonia"))
+    assert not goals.filter(pl.col("item").str.starts_with("supplier")).height
+
+
+def test_focus_group_excerpts_belong_to_their_session(snapshot):
+    """Coded a week after the session (24 September), the excerpts still count in September."""
+    excerpts = snapshot.inputs.coded_excerpts.filter(pl.col("document") == "FG-2025-02").collect()
+    assert excerpts.height == 15 and set(excerpts["period"]) == {"2025-09"}
+    assert set(excerpts["segment"]) == {"Narva"}
+
+
+def test_small_units_survey_rows_are_marked_in_the_metrics_file(snapshot, demo):
+    """Cape Town's few December answers: its survey rows in the company's metrics file are marked, not shown."""
+    settings, _ = demo
+    data = scope_improvement(snapshot, report_scope(settings, COMPANY), settings)
+    december = data.metrics.filter(pl.col("period") == "2025-12")
+    cape = december.filter((pl.col("segment") == "Cape Town") & (pl.col("metric") == "attribute_csat"))
+    assert cape.height and set(cape["suppressed"]) == {"below minimum"}
+    assert (
+        december.filter((pl.col("segment") == "Tallinn") & (pl.col("metric") == "attribute_csat"))["suppressed"]
+        .is_null()
+        .all()
+    )
+    complaints = december.filter((pl.col("segment") == "Cape Town") & (pl.col("metric") == "complaints"))
+    assert complaints["suppressed"].is_null().all()  # operational counts are not survey answers

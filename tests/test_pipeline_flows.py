@@ -12,6 +12,7 @@ import re
 import shutil
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -473,3 +474,31 @@ def test_reproduction_is_written_beside_the_current_report(demo, tmp_path_factor
     assert pl.read_csv(reproduced["metrics_csv"]).drop("data_as_of").equals(then)
     # The late file was loaded by this run, but the current report was not touched by the reproduction.
     assert (settings.reports / "2025" / Path(current["pdf"]).name).read_bytes() == Path(current["pdf"]).read_bytes()
+
+
+def test_a_kind_without_a_complete_period_yet_is_told_once_not_failed(prefect_harness, tmp_path):
+    """A new store with answers of this year only: no complete year for the scorecard yet, but complete months
+    for the improvement report. The run completes and delivers the improvement report; the owner is told once."""
+    from flows.pipeline import nightly
+
+    project = tmp_path / "new"
+    shutil.copytree(REPO / "config", project / "config")
+    settings = load_settings(project / "config")
+    units = ["Tallinn", "Riga", "Narva", "Cape Town", "Online shop"]
+    this_year = datetime.now(UTC).year
+    lines = [
+        row(f"N{i}", when=f"{this_year}-0{1 + i % 2}-{1 + i % 27:02d} 10:15", unit=units[i % 5]) for i in range(200)
+    ]
+    settings.source_folder("surveys").mkdir(parents=True)
+    _drop(settings, "first.csv", lines)
+    first = nightly(str(settings.config_dir), deliver_incomplete=True)
+    assert first["status"] == "completed"
+    assert {"kind": "scorecard", "skipped": first["reports"][0]["skipped"]} == first["reports"][0]
+    assert "no complete reporting period" in first["reports"][0]["skipped"]
+    assert any(r.get("kind") == "improvement" and "pdf" in r for r in first["reports"])
+    assert [a for a in first["attention"] if a.startswith("scorecard report:")]
+    told = [p for p in (settings.outbox / "alerts").glob("*.eml") if "NO REPORT YET" in _message(p)["Subject"]]
+    assert len(told) == 1
+    again = nightly(str(settings.config_dir), deliver_incomplete=True)
+    assert again["status"] == "completed" and not [a for a in again["alerts"] if a["kind"] == "attention"]
+    assert [p for p in (settings.outbox / "alerts").glob("*.eml") if "NO REPORT YET" in _message(p)["Subject"]] == told

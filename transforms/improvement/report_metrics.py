@@ -53,6 +53,7 @@ from transforms.improvement.qualitative import (
 from transforms.improvement.rows import metric_rows, with_company
 from transforms.scopes import COMPANY
 from transforms.stats import mean_interval, wilson_interval
+from transforms.weighting import n_eff_expr
 
 EXTRA = {**PROBLEM_EXTRA, **GOAL_EXTRA, "n_eff": pl.Float64()}  # n_eff: weighted figures only
 # Results of operations a goal (the standard) can be set on: gap 3 compares them (promises are gap 4).
@@ -162,7 +163,7 @@ def improvement_metrics(inputs: ImprovementInputs, params: ImprovementParameters
     expectation = current.filter(pl.col("question_id").is_in(expectations))
     pairs = _pairs(params.codebook)
 
-    rows = _survey_trend_rows(sums, current, [overall, *attributes], params, weighted=inputs.weights is not None)
+    rows = _survey_trend_rows(sums, _weighted_recent(answered, inputs.weights, params), [overall, *attributes], params)
     drivers = _drivers(current, overall, attributes, params, weighted=inputs.weights is not None)
     rows.append(drivers)
     performance = rows[0].filter(now & (pl.col("metric") == "attribute_mean") & pl.col("item").is_in(attributes))
@@ -216,7 +217,7 @@ def improvement_metrics(inputs: ImprovementInputs, params: ImprovementParameters
     gaps = gap_model(
         perception,
         expectation,
-        with_company(inputs.management.filter(now)).filter(pl.col("segment") == COMPANY),
+        with_company(inputs.management.filter(now)),  # a unit with its own managers has its own gaps 1 and 2
         pairs,
         service_standards=params.service_standards,
         delivery=_delivery_gaps(values, params.goals),
@@ -246,16 +247,28 @@ def _pairs(codebook: pl.DataFrame) -> pl.DataFrame:
     return pairs_from_codebook(codebook)
 
 
+def _weighted_recent(
+    answered: pl.LazyFrame, weights: pl.LazyFrame | None, params: ImprovementParameters
+) -> pl.LazyFrame | None:
+    """The period's and the previous period's answers with their weights (None unweighted): weighted alike,
+    so the report's change compares like with like."""
+    if weights is None:
+        return None
+    recent = answered.filter(pl.col("period").is_in(params.history[-2:]))
+    return with_company(recent.join(weights, on="response_id", how="inner"))
+
+
 def _survey_trend_rows(
-    sums: pl.DataFrame, current: pl.LazyFrame, items: list[str], params: ImprovementParameters, *, weighted: bool
+    sums: pl.DataFrame, weighted: pl.LazyFrame | None, items: list[str], params: ImprovementParameters
 ) -> list[pl.DataFrame]:
-    """attribute_csat / attribute_mean over the history (the period's weighted when weights are given) and
-    the control charts of the satisfied share (counted as collected: a p-chart's limits assume counts)."""
+    """attribute_csat / attribute_mean over the history (the period's and the previous one's weighted when
+    weights are given) and the control charts of the satisfied share (counted as collected: a p-chart's
+    limits assume counts)."""
     attribute_rows = _attribute_rows(sums, params)
-    if weighted:
-        current_rows = _weighted_attribute_rows(current.filter(pl.col("question_id").is_in(items)), params)
+    if weighted is not None:
+        recent = _weighted_attribute_rows(weighted.filter(pl.col("question_id").is_in(items)), params)
         attribute_rows = pl.concat(
-            [attribute_rows.filter(pl.col("period") != params.period), current_rows], how="diagonal_relaxed"
+            [attribute_rows.filter(~pl.col("period").is_in(params.history[-2:])), recent], how="diagonal_relaxed"
         )
     charts = control_chart_metrics(sums.select("segment", "item", "period", d="satisfied", n="n"), min_n=params.min_n)
     return [attribute_rows, charts]
@@ -385,7 +398,12 @@ def _drivers(
         )
         for (segment,), part in sorted(wide.partition_by("segment", as_dict=True).items())
     ]
-    return metric_rows(frames)
+    rows = metric_rows(frames)
+    if not weighted:
+        return rows
+    # Weighted drivers carry their Kish n_eff (of the complete cases they rest on), as every weighted figure.
+    complete = wide.drop_nulls([overall, *attributes]).group_by("segment").agg(n_eff=n_eff_expr())
+    return metric_rows([rows.join(complete, on="segment", how="left")], {"n_eff": pl.Float64()})
 
 
 def _parents(themes: pl.DataFrame) -> dict[str, str | None]:
@@ -545,11 +563,8 @@ def _problems(inputs: ImprovementInputs, excerpts: pl.LazyFrame, params: Improve
     suppliers = inputs.supplier_issues.filter(pl.col("period").is_in(periods)).collect()
     currency = complaints.filter(pl.col("compensation_amount") > 0)["compensation_currency"].drop_nulls().mode()
     # Costs add up in one currency only: the one most compensation was paid in (the others stay in compensation_total).
-    cost = (
-        complaints.filter(pl.col("compensation_currency") == currency.sort()[0])
-        if len(currency)
-        else complaints.clear()
-    )
+    unit = currency.sort()[0] if len(currency) else ""
+    cost = complaints.filter(pl.col("compensation_currency") == unit) if unit else complaints.clear()
     # One split per source, not one filter per scope: hundreds of units stay one pass each.
     parts = {
         name: frame.partition_by("period", "segment", as_dict=True)
@@ -563,17 +578,61 @@ def _problems(inputs: ImprovementInputs, excerpts: pl.LazyFrame, params: Improve
             for name, frame in (("complaints", complaints), ("coded", coded), ("returns", returns), ("cost", cost))
         }
         got = {name: split.get((period, segment), empty[name]) for name, split in parts.items()}
+        spent = got["cost"].group_by(theme="category").agg(cost=pl.col("compensation_amount").sum())
+        ranked = top_problems(
+            params.themes,
+            period=period,
+            segment=segment,
+            complaints=got["complaints"],
+            coded=got["coded"],
+            supplier_issues=suppliers.filter(pl.col("period") == period) if segment == COMPANY else None,
+            returns=got["returns"],
+            cost=spent,
+            weights=params.problem_weights,
+        )
+        # The cost that weighed in the ranking is part of the evidence a reader sees.
+        paid = pl.format("compensation {} {}", pl.col("cost").round(2), pl.lit(unit))
         frames.append(
-            top_problems(
-                params.themes,
-                period=period,
-                segment=segment,
-                complaints=got["complaints"],
-                coded=got["coded"],
-                supplier_issues=suppliers.filter(pl.col("period") == period) if segment == COMPANY else None,
-                returns=got["returns"],
-                cost=got["cost"].group_by(theme="category").agg(cost=pl.col("compensation_amount").sum()),
-                weights=params.problem_weights,
+            ranked.join(spent.rename({"theme": "item"}), on="item", how="left").with_columns(
+                reference=pl.when(pl.col("cost") > 0)
+                .then(pl.concat_str([paid, pl.col("reference")], separator=", "))
+                .otherwise(pl.col("reference"))
             )
         )
     return metric_rows(frames, EXTRA)
+
+
+# Figures of survey answers: a unit's are hidden when it had fewer respondents than the minimum group size.
+SURVEY_METRICS = (
+    "attribute_csat",
+    "attribute_mean",
+    "trend",
+    "p_chart",
+    "spc_signal",
+    "driver_weight",
+    "driver_r2",
+    "ipa_quadrant",
+    "servqual_gap",
+    "low_expectation_flag",
+    "mode_effect",
+    "wording_effect",
+    "question_of_period",
+)
+
+
+def mark_small_groups(metrics: pl.DataFrame, respondents: pl.DataFrame, min_group_size: int) -> pl.DataFrame:
+    """`metrics` with `suppressed` = "below minimum" on the survey rows of a unit or group (not the company)
+    whose period had fewer respondents than `min_group_size` (`respondents`: period, segment, value); the
+    report does not show them, the metrics file keeps them marked (as the scorecard's)."""
+    small = respondents.filter(pl.col("value") < min_group_size).select("period", "segment", small=pl.lit(True))
+    return (
+        metrics.join(small, on=["period", "segment"], how="left")
+        .with_columns(
+            suppressed=pl.when(
+                pl.col("small").fill_null(False)
+                & pl.col("metric").is_in(SURVEY_METRICS)
+                & (pl.col("segment") != COMPANY)
+            ).then(pl.lit("below minimum"))
+        )
+        .drop("small")
+    )

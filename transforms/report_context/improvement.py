@@ -10,6 +10,7 @@ complaints, themes and what customers said, operations and goals, method notes, 
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,7 @@ class ImprovementMeta:
     min_group_size: int = 5  # fewer respondents: the scope's survey figures are not shown
     min_comment_group_size: int = 10  # fewer coded excerpts: no customer's words are quoted
     weighting: tuple[str, ...] = ()  # the margins the period's figures were raked to; empty: unweighted
+    problem_weights: tuple[float, float, float] = (0.5, 0.3, 0.2)  # frequency, cost, actionable
     banner: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
     source_titles: tuple[tuple[str, str], ...] = ()
@@ -209,22 +211,36 @@ def _fixes(r: _Rows, meta: ImprovementMeta, f: _Fmt, excerpts: pl.DataFrame) -> 
         for row in raised[: max(TOP_FIXES, len(fixes))]
         if not themes.get(row["item"], (row["item"], True))[1]
     ]
-    pareto = [
-        {
-            "label": label(themes.get(row["item"], (row["item"], True))[0], 40),
-            "total": int(row["n"] or 0),
-            "cumulative_share": float(row["cumulative_share"] or 0.0),
-            "rank": int(row["rank"]),
-            "top": row["item"] in {fx["code"] for fx in fixes},
-        }
-        for row in raised[:PARETO_BARS]
-    ]
+    # A Pareto chart orders by the count itself (the ranking, which also weighs cost and actionability, is
+    # page 1's): the cumulative line then shows how few themes make up most of the evidence.
+    by_count = sorted(raised, key=lambda row: (-(row["n"] or 0), row["rank"]))
+    evidence_total = sum(row["n"] or 0 for row in by_count) or 1
+    running = 0
+    pareto = []
+    for row in by_count[:PARETO_BARS]:
+        running += row["n"] or 0
+        pareto.append(
+            {
+                "label": label(themes.get(row["item"], (row["item"], True))[0], 40),
+                "total": int(row["n"] or 0),
+                "cumulative_share": running / evidence_total,
+                # The chart numbers the three fixes as page 1 does.
+                "rank": next((fx["rank"] for fx in fixes if fx["code"] == row["item"]), len(pareto) + 1),
+                "top": row["item"] in {fx["code"] for fx in fixes},
+            }
+        )
     uncategorised = (
         str(ranked[0]["reference"]).split("; uncategorised, not ranked: ")[1]
         if ranked and "; uncategorised" in str(ranked[0]["reference"])
         else ""
     )
     return {"items": fixes, "not_actionable": skipped, "pareto": pareto, "uncategorised": label(uncategorised, 200)}
+
+
+def _open_cases(reference: object) -> int:
+    """The open cases a Kaplan-Meier row's reference names ("...; 4 of 8 cases open, ...")."""
+    found = re.search(r"(\d+) of \d+ cases open", str(reference or ""))
+    return int(found.group(1)) if found else 0
 
 
 def _questions(meta: ImprovementMeta) -> dict[str, tuple[str, str]]:
@@ -305,7 +321,14 @@ def _gaps(r: _Rows, meta: ImprovementMeta, f: _Fmt) -> dict[str, Any]:
     for row in sorted(r.of("gap_model", meta.period), key=lambda x: str(x["item"])):
         key, _, what = str(row["item"]).partition(":")
         name, meaning = GAPS.get(key, (key, ""))
-        kind = "share" if key == "gap4" else "diff"
+        # Gap 3 of a share (fcr, return rate, on time) is in percentage points, of days in days; gap 4 is a share.
+        kind = (
+            "share"
+            if key == "gap4"
+            else ("diff" if what.startswith("time_to_resolution") else "share_pts")
+            if key == "gap3"
+            else "diff"
+        )
         what_text = (
             questions.get(what, (what.replace("_", " "), ""))[0] if what else "promises made when complaints were taken"
         )
@@ -351,6 +374,8 @@ def _control(r: _Rows, meta: ImprovementMeta, f: _Fmt) -> dict[str, Any]:
     signals: dict[tuple[str, str], list[int]] = {}
     listed = []
     for row in r.of("spc_signal"):
+        if row["small_sample"]:
+            continue  # a "signal" of a handful of answers is the normal limits failing, not the process moving
         rule = str(row["reference"] or "").removeprefix("rule ").split(":")[0]
         signals.setdefault((row["item"], row["period"]), []).append(int(rule) if rule.isdigit() else 0)
         if row["period"] in meta.history[-6:]:
@@ -436,7 +461,7 @@ def _complaints(r: _Rows, meta: ImprovementMeta, f: _Fmt) -> dict[str, Any]:
                     "median_low": float_or_none((median or {}).get("ci_low")),
                     "median_high": float_or_none((median or {}).get("ci_high")),
                     "p90": float_or_none((p90 or {}).get("value")),
-                    "open_cases": 0,
+                    "open_cases": _open_cases((median or {}).get("reference")),
                     "small": bool((median or {}).get("small_sample", True)),
                 }
             )
@@ -658,6 +683,13 @@ def build_improvement_context(
                 else ""
             ),
             "min_comment_group_size_text": fmt.count(meta.min_comment_group_size),
+            "per_period": {"month": "Monthly", "quarter": "Quarterly", "year": "Yearly"}.get(meta.granularity, ""),
+            "year_window_text": {"month": "the last 12 months", "quarter": "the last 4 quarters"}.get(
+                meta.granularity, "the year"
+            ),
+            "problem_weights_text": "frequency {}, cost {}, actionable {}".format(
+                *(fmt.dec(w, "0.0#") for w in meta.problem_weights)
+            ),
             "weighting": [label(line, 200) for line in meta.weighting],
         },
         # Too few respondents: no survey figure of the scope at all (not even in the context, which is hashed).

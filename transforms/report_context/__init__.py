@@ -28,8 +28,8 @@ from transforms.report_context.figures import (
 )
 from transforms.report_context.lookup import METRICS_COLUMNS, MetricRow, Metrics, answer_count
 from transforms.report_context.numbers import NBSP, Formatter, float_or_none, interval_text, to_percent
-from transforms.report_context.scorecard import BANNER_CHARS, BANNER_LINES, ScorecardMeta, build_scorecard_context
-from transforms.report_context.text import label, sanitise_text
+from transforms.report_context.scorecard import ScorecardMeta, build_scorecard_context
+from transforms.report_context.text import BANNER_CHARS, BANNER_LINES, label, sanitise_text
 from transforms.report_context.vocabulary import GROUP_ORDER, METRIC_LABELS, MODE_LABELS, MODE_ORDER
 
 __all__ = [

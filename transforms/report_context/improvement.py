@@ -20,8 +20,7 @@ from babel.numbers import format_currency
 from transforms.report_context.data_quality import data_quality_page
 from transforms.report_context.figures import SMALL_SAMPLE_MARK
 from transforms.report_context.numbers import NBSP, Formatter, float_or_none, interval_text
-from transforms.report_context.scorecard import BANNER_CHARS, BANNER_LINES
-from transforms.report_context.text import label
+from transforms.report_context.text import banner_texts, label
 from transforms.scopes import COMPANY
 
 TOP_FIXES = 3
@@ -666,13 +665,7 @@ def build_improvement_context(
             "min_n_text": fmt.count(meta.min_n),
             "small_sample_mark": SMALL_SAMPLE_MARK,
             # The summary page has room for a few lines; the data-quality page lists them all.
-            "banner": [label(line, BANNER_CHARS) for line in meta.banner[:BANNER_LINES]]
-            + (
-                [f"… and {len(meta.banner) - BANNER_LINES} more, listed on the data-quality page."]
-                if len(meta.banner) > BANNER_LINES
-                else []
-            ),
-            "missing": [label(line, 400) for line in meta.banner],
+            **banner_texts(meta.banner),
             "history_text": f"{period_text(meta.history[0], meta.granularity)} – {period_name}",
             "too_small": too_small,
             "too_small_text": (

@@ -28,12 +28,9 @@ from transforms.report_context.figures import (
 )
 from transforms.report_context.lookup import Metrics, answer_count
 from transforms.report_context.numbers import NBSP, Formatter
-from transforms.report_context.text import label
+from transforms.report_context.text import banner_texts, label
 from transforms.report_context.vocabulary import GROUP_ORDER, METRIC_LABELS, MODE_LABELS, MODE_ORDER
 from transforms.scopes import COMPANY
-
-BANNER_LINES = 3  # the cover's room; the data-quality page lists every line in full
-BANNER_CHARS = 150
 
 
 @dataclass(frozen=True)
@@ -469,13 +466,7 @@ def build_scorecard_context(
             "comment_max_chars": meta.comment_max_chars,
             "mode_shift_warning_text": fmt.dec(meta.mode_shift_warning_pts, "#,##0.#") + NBSP + "pts",
             # The cover has room for a few lines; the data-quality page lists them all.
-            "banner": [label(line, BANNER_CHARS) for line in meta.banner[:BANNER_LINES]]
-            + (
-                [f"… and {len(meta.banner) - BANNER_LINES} more, listed on the data-quality page."]
-                if len(meta.banner) > BANNER_LINES
-                else []
-            ),
-            "missing": [label(line, 400) for line in meta.banner],
+            **banner_texts(meta.banner),
             "too_small": too_small,
             "too_small_text": too_small_text if too_small else "",
             "min_group_size_text": fmt.count(meta.min_group_size),

@@ -53,3 +53,16 @@ def label(text: object, max_chars: int = 120) -> str:
     """A short label from data (segment, file name, reason) cleaned like a comment, on one line."""
     clean, _ = sanitise_text(None if text is None else str(text), max_chars)
     return clean.replace("\n", " ")
+
+
+BANNER_LINES = 3  # the cover's room; the data-quality page lists every line in full
+BANNER_CHARS = 150
+
+
+def banner_texts(banner: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """The completeness gate's lines as a cover prints them ("banner": the first few, shortened, and how many
+    more) and as the data-quality page lists them ("missing": all)."""
+    shown = [label(line, BANNER_CHARS) for line in banner[:BANNER_LINES]]
+    if len(banner) > BANNER_LINES:
+        shown.append(f"… and {len(banner) - BANNER_LINES} more, listed on the data-quality page.")
+    return {"banner": shown, "missing": [label(line, 400) for line in banner]}

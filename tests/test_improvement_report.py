@@ -235,6 +235,16 @@ def test_pdf_opens_with_the_three_things_to_fix(company_pdf, demo):
         assert heading in text, heading
     assert "None" not in text and "nan" not in text.lower().split()
     assert reader.attachments == {}
+    # The Pareto chart is in count order, its fixes numbered as on page 1; the resolution chart counts open cases.
+    totals = [bar["total"] for bar in context["fixes"]["pareto"]]
+    assert totals == sorted(totals, reverse=True)
+    assert {bar["rank"] for bar in context["fixes"]["pareto"] if bar["top"]} == {1, 2, 3}
+    open_cases = data.metrics.filter(
+        (pl.col("metric") == "time_to_resolution_median") & (pl.col("period") == "2025-12")
+    ).select("segment", opened=pl.col("reference").str.extract(r"(\d+) of \d+ cases open").cast(pl.Int64))
+    charted = {row["label"]: row["open_cases"] for row in context["complaints"]["chart"]}
+    for unit, opened in open_cases.filter(pl.col("segment") != COMPANY).iter_rows():
+        assert charted[unit] == (opened or 0), unit
 
 
 def test_hostile_quotes_print_as_text(company_pdf, demo, tmp_path):
@@ -393,6 +403,8 @@ def test_a_unit_with_too_few_respondents_shows_no_survey_figures(snapshot, demo,
     text = " ".join("\n".join(p.extract_text() for p in PdfReader(tmp_path / "small.pdf").pages).split())
     assert "fewer than 5 respondents" in text and "What drives overall satisfaction" not in text
     assert "Complaints and their resolution" in text
+    body = email_text.improvement_body(report_files(settings, data, IMPROVEMENT.name), context)
+    assert "fewer than 5 respondents" in body and "n = 0" not in body
 
 
 def test_a_month_is_reported_once_its_repeat_windows_have_closed(demo):

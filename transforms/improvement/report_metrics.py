@@ -29,6 +29,7 @@ from transforms.improvement.gaps import (
     low_expectation_flag,
     mean_rows,
     mode_effect,
+    pairs_from_codebook,
     servqual_gaps,
     wording_effect,
 )
@@ -161,7 +162,7 @@ def improvement_metrics(inputs: ImprovementInputs, params: ImprovementParameters
     current = period_answers.lazy()
     perception = current.filter(pl.col("question_id").is_in(attributes))
     expectation = current.filter(pl.col("question_id").is_in(expectations))
-    pairs = _pairs(params.codebook)
+    pairs = pairs_from_codebook(params.codebook)
 
     rows = _survey_trend_rows(sums, _weighted_recent(answered, inputs.weights, params), [overall, *attributes], params)
     drivers = _drivers(current, overall, attributes, params, weighted=inputs.weights is not None)
@@ -239,12 +240,6 @@ def improvement_metrics(inputs: ImprovementInputs, params: ImprovementParameters
 
 
 # --- the parts --------------------------------------------------------------------------------
-
-
-def _pairs(codebook: pl.DataFrame) -> pl.DataFrame:
-    from transforms.improvement.gaps import pairs_from_codebook
-
-    return pairs_from_codebook(codebook)
 
 
 def _weighted_recent(

@@ -304,7 +304,7 @@ def improvement_body(report: ReportFiles, context: dict[str, Any]) -> str:
     """Plain text: what to fix (theme names from the coding frame, never customer text), goals, completeness."""
     meta, fixes, counts = context["meta"], context["fixes"]["items"], context["goal_counts"]
     title = meta["title"] + ("" if report.segment == COMPANY else f" for {meta['segment_label']}")
-    lines = [f"- {fix['label']}: {fix['total_text']} mentions ({fix['evidence']})" for fix in fixes] or [
+    lines = [f"- {fix['label']}: {fix['mentions_text']} ({fix['evidence']})" for fix in fixes] or [
         "- no problem was raised in this period"
     ]
     goals = ", ".join(f"{counts[s]} {s}" for s in ("met", "at risk", "missed") if counts[s]) or "no goals configured"

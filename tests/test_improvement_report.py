@@ -402,6 +402,7 @@ def test_a_unit_with_too_few_respondents_shows_no_survey_figures(snapshot, demo,
     render_improvement(context, tmp_path / "small.pdf", logo=settings.logo)
     text = " ".join("\n".join(p.extract_text() for p in PdfReader(tmp_path / "small.pdf").pages).split())
     assert "fewer than 5 respondents" in text and "What drives overall satisfaction" not in text
+    assert "1 mentions" not in text  # one return is one mention
     assert "Complaints and their resolution" in text
     body = email_text.improvement_body(report_files(settings, data, IMPROVEMENT.name), context)
     assert "fewer than 5 respondents" in body and "n = 0" not in body

@@ -198,6 +198,7 @@ def _fixes(r: _Rows, meta: ImprovementMeta, f: _Fmt, excerpts: pl.DataFrame) -> 
                 "code": row["item"],
                 "label": label(name, 80),
                 "total_text": f.fmt.count(n),
+                "mentions_text": f"{f.fmt.count(n)} mention{'' if n == 1 else 's'}",
                 "evidence": label(evidence, 200),
                 "trend": trend,
                 "direction": "up" if n > prior_n else "down" if n < prior_n else "same",
